@@ -1,0 +1,361 @@
+// steg - hide an image in another, reveal it, compare images, describe a model.
+// A host of libsteg: it speaks to the core only through steg.h.
+#include "steg.h"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+// Exit codes, one per kind of failure, so scripts can tell them apart.
+enum Exit : int {
+    EXIT_OK_     = 0,
+    EXIT_FAILURE_ = 1,  // anything else (internal error, out of memory)
+    EXIT_USAGE   = 2,   // bad command line
+    EXIT_INPUT   = 3,   // an input or output file is missing, unreadable, of the wrong kind or size
+    EXIT_MODEL   = 4,   // the model file is missing or broken
+    EXIT_DEVICE  = 5,   // the requested device is not available
+    EXIT_CANCEL  = 130,
+};
+
+const char * const kExitHelp =
+    "Exit status: 0 success, 2 usage error, 3 bad input or output file, 4 model error,\n"
+    "5 device unavailable, 1 anything else.";
+
+int exit_for(steg_status s) {
+    switch (s) {
+        case STEG_OK: return EXIT_OK_;
+        case STEG_ERR_INVALID_ARGUMENT:
+        case STEG_ERR_IO: return EXIT_INPUT;
+        case STEG_ERR_MODEL: return EXIT_MODEL;
+        case STEG_ERR_DEVICE: return EXIT_DEVICE;
+        case STEG_ERR_CANCELLED: return EXIT_CANCEL;
+        default: return EXIT_FAILURE_;
+    }
+}
+
+int fail(steg_status s, const std::string & context = "") {
+    std::fprintf(stderr, "steg: %s%s\n", context.c_str(), steg_last_error());
+    return exit_for(s);
+}
+
+struct Image {  // owns a steg_image
+    steg_image img{};
+    ~Image() { steg_image_free(&img); }
+};
+
+struct Context {
+    steg_context * ctx = nullptr;
+    ~Context() { steg_free(ctx); }
+};
+
+// A progress bar on stderr, drawn only on a terminal and only once work has taken
+// half a second, so quick runs and pipes stay quiet.
+struct ProgressBar {
+    const char *                          label;
+    bool                                  enabled;
+    bool                                  drawn = false;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+    static bool callback(float fraction, void * self) {
+        static_cast<ProgressBar *>(self)->draw(fraction);
+        return true;
+    }
+
+    void draw(float fraction) {
+        using namespace std::chrono;
+        const double elapsed = duration<double>(steady_clock::now() - start).count();
+        if (!enabled || (elapsed < 0.5 && !drawn)) {
+            return;
+        }
+        const int width = 30, filled = int(fraction * width + 0.5f);
+        const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+        std::fprintf(stderr, "\r%s [%.*s%*s] %3d%%  %.1fs left ", label, filled, "##############################",
+                     width - filled, "", int(fraction * 100 + 0.5f), eta);
+        drawn = true;
+    }
+
+    ~ProgressBar() {
+        if (drawn) {
+            std::fprintf(stderr, "\n");
+        }
+    }
+};
+
+// Options shared by the subcommands that run a model; names, help, choices and
+// defaults all come from libsteg's parameter table.
+struct ModelOptions {
+    std::string model;
+    std::string device  = steg_param_get(STEG_PARAM_DEVICE)->choices[steg_param_get(STEG_PARAM_DEVICE)->default_value];
+    int         threads = steg_param_get(STEG_PARAM_THREADS)->default_value;
+    int         tile    = steg_param_get(STEG_PARAM_TILE)->default_value;
+    bool        quiet   = false;
+};
+
+std::vector<std::string> choices_of(steg_param p) {
+    std::vector<std::string> v;
+    for (const char * const * c = steg_param_get(p)->choices; *c; ++c) {
+        v.emplace_back(*c);
+    }
+    return v;
+}
+
+std::string flag(steg_param p) {
+    return std::string("--") + steg_param_get(p)->name;
+}
+
+void add_enum(CLI::App * app, steg_param p, std::string & target) {
+    app->add_option(flag(p), target, steg_param_get(p)->help)
+        ->check(CLI::IsMember(choices_of(p)))
+        ->capture_default_str();
+}
+
+void add_int(CLI::App * app, steg_param p, int & target) {
+    const steg_param_spec * s = steg_param_get(p);
+    app->add_option(flag(p), target, s->help)->check(CLI::Range(s->min_value, s->max_value))->capture_default_str();
+}
+
+void add_model_options(CLI::App * app, ModelOptions & o) {
+    app->add_option(flag(STEG_PARAM_MODEL), o.model, steg_param_get(STEG_PARAM_MODEL)->help);
+    add_enum(app, STEG_PARAM_DEVICE, o.device);
+    add_int(app, STEG_PARAM_THREADS, o.threads);
+    add_int(app, STEG_PARAM_TILE, o.tile);
+    app->add_flag("-q,--quiet", o.quiet, "no progress bar or summary");
+}
+
+int open_model(const ModelOptions & o, ProgressBar & bar, Context & c) {
+    std::string path = o.model;
+    if (path.empty()) {
+        const char * def = steg_default_model_path();
+        if (!def) {
+            std::fprintf(stderr, "steg: no model given and no default model found: pass --model FILE or set STEG_MODEL\n");
+            return EXIT_MODEL;
+        }
+        path = def;
+    }
+    steg_context_params p = steg_context_default_params();
+    p.device              = steg_device(steg_param_choice(STEG_PARAM_DEVICE, o.device.c_str()));
+    p.n_threads           = o.threads;
+    p.tile_size           = o.tile;
+    p.progress            = ProgressBar::callback;
+    p.progress_user_data  = &bar;
+    c.ctx                 = steg_init_from_file(path.c_str(), p);
+    if (!c.ctx) {
+        std::fprintf(stderr, "steg: %s\n", steg_last_error());
+        return exit_for(std::string(steg_last_error()).rfind("CUDA", 0) == 0 ? STEG_ERR_DEVICE : STEG_ERR_MODEL);
+    }
+    return EXIT_OK_;
+}
+
+int load(const std::string & path, int64_t max_pixels, Image & out) {
+    steg_status s = steg_image_load(path.c_str(), max_pixels, &out.img);
+    return s == STEG_OK ? EXIT_OK_ : fail(s);
+}
+
+int check_output(const std::string & path, bool allow_lossy, const char * what) {
+    if (steg_path_is_lossy(path.c_str()) && !allow_lossy) {
+        std::fprintf(stderr,
+                     "steg: refusing to save the %s as '%s': lossy compression destroys the hidden payload.\n"
+                     "      Save as .png, or pass --allow-lossy if you know what you are doing.\n",
+                     what, path.c_str());
+        return EXIT_USAGE;
+    }
+    return EXIT_OK_;
+}
+
+int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std::string & payload_path,
+             const std::string & out_path, const std::string & fit, const std::string & channel, bool allow_lossy,
+             int64_t max_pixels) {
+    if (int rc = check_output(out_path, allow_lossy, "hybrid")) {
+        return rc;
+    }
+    Image cover, secret, payload, hybrid;
+    if (int rc = load(cover_path, max_pixels, cover)) {
+        return rc;
+    }
+    if (cover.img.format == STEG_FORMAT_GRAY8) {
+        std::fprintf(stderr,
+                     "steg: the cover '%s' is grayscale, but a hybrid needs three colour channels.\n"
+                     "      Convert it to RGB first (for example: convert in.png -type TrueColor out.png).\n",
+                     cover_path.c_str());
+        return EXIT_INPUT;
+    }
+    if (int rc = load(payload_path, max_pixels, secret)) {
+        return rc;
+    }
+    steg_status s = steg_payload_prepare(&secret.img, cover.img.width, cover.img.height,
+                                         steg_fit(steg_param_choice(STEG_PARAM_FIT, fit.c_str())),
+                                         steg_channel(steg_param_choice(STEG_PARAM_CHANNEL, channel.c_str())),
+                                         &payload.img);
+    if (s != STEG_OK) {
+        return fail(s);
+    }
+    ProgressBar bar{ "hiding   ", !mo.quiet && isatty(STDERR_FILENO) };
+    Context     c;
+    if (int rc = open_model(mo, bar, c)) {
+        return rc;
+    }
+    if ((s = steg_image_alloc(&hybrid.img, cover.img.width, cover.img.height, cover.img.format)) != STEG_OK ||
+        (s = steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img)) != STEG_OK) {
+        return fail(s);
+    }
+    if ((s = steg_image_save(out_path.c_str(), &hybrid.img, allow_lossy ? STEG_SAVE_ALLOW_LOSSY : 0)) != STEG_OK) {
+        return fail(s);
+    }
+    if (!mo.quiet) {
+        std::printf("hid %s (%dx%d, %s) in %s: wrote %s, %.0f bpp, payload %.1f%%, hybrid PSNR %.2f dB\n",
+                    payload_path.c_str(), secret.img.width, secret.img.height, channel.c_str(), cover_path.c_str(),
+                    out_path.c_str(), steg_bits_per_pixel(1), steg_payload_percent(1, 3),
+                    steg_psnr(&cover.img, &hybrid.img));
+    }
+    return EXIT_OK_;
+}
+
+int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const std::string & out_path,
+               int64_t max_pixels) {
+    Image hybrid, payload;
+    if (int rc = load(hybrid_path, max_pixels, hybrid)) {
+        return rc;
+    }
+    if (hybrid.img.format == STEG_FORMAT_GRAY8) {
+        std::fprintf(stderr, "steg: '%s' is grayscale, so it cannot be a hybrid (hybrids are RGB or RGBA)\n",
+                     hybrid_path.c_str());
+        return EXIT_INPUT;
+    }
+    ProgressBar bar{ "revealing", !mo.quiet && isatty(STDERR_FILENO) };
+    Context     c;
+    if (int rc = open_model(mo, bar, c)) {
+        return rc;
+    }
+    steg_status s;
+    if ((s = steg_image_alloc(&payload.img, hybrid.img.width, hybrid.img.height, STEG_FORMAT_GRAY8)) != STEG_OK ||
+        (s = steg_reveal(c.ctx, &hybrid.img, &payload.img)) != STEG_OK) {
+        return fail(s);
+    }
+    // The revealed payload is an ordinary picture: any format the user names is fine.
+    if ((s = steg_image_save(out_path.c_str(), &payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
+        return fail(s);
+    }
+    if (!mo.quiet) {
+        std::printf("revealed %dx%d payload from %s: wrote %s\n", payload.img.width, payload.img.height,
+                    hybrid_path.c_str(), out_path.c_str());
+    }
+    return EXIT_OK_;
+}
+
+int cmd_compare(const std::string & a_path, const std::string & b_path, bool json, int64_t max_pixels) {
+    Image a, b;
+    if (int rc = load(a_path, max_pixels, a)) {
+        return rc;
+    }
+    if (int rc = load(b_path, max_pixels, b)) {
+        return rc;
+    }
+    const double psnr = steg_psnr(&a.img, &b.img);
+    if (psnr < 0) {
+        return fail(STEG_ERR_INVALID_ARGUMENT);
+    }
+    const double ssim = steg_ssim(&a.img, &b.img);
+    if (ssim < -1.5) {
+        return fail(STEG_ERR_INVALID_ARGUMENT);
+    }
+    char psnr_text[32];  // identical images have an infinite PSNR
+    std::snprintf(psnr_text, sizeof psnr_text, "%.2f", psnr);
+    if (json) {
+        std::printf("{\"psnr_db\": %s, \"ssim\": %.6f}\n", std::isinf(psnr) ? "null" : psnr_text, ssim);
+    } else {
+        std::printf("PSNR %s dB  SSIM %.4f\n", std::isinf(psnr) ? "inf" : psnr_text, ssim);
+    }
+    return EXIT_OK_;
+}
+
+int cmd_info(const ModelOptions & mo) {
+    ProgressBar bar{ "", false };
+    Context     c;
+    if (int rc = open_model(mo, bar, c)) {
+        return rc;
+    }
+    std::printf("model:  %s\n", mo.model.empty() ? steg_default_model_path() : mo.model.c_str());
+    std::printf("device: %s\n", steg_context_device(c.ctx));
+    for (int i = 0; const char * key = steg_model_meta_key(c.ctx, i); ++i) {
+        std::printf("%s: %s\n", key, steg_model_meta(c.ctx, key));
+    }
+    return EXIT_OK_;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    CLI::App app{ "steg: hide an image inside another with a trained CNN, and reveal it again\n"
+                  "(Rehman et al. 2017: a gray payload of 8 bits per pixel in an RGB cover)" };
+    app.footer(std::string("Examples:\n"
+                           "  steg hide cover.jpg secret.png -o hybrid.png\n"
+                           "  steg reveal hybrid.png -o revealed.png\n"
+                           "  steg compare cover.jpg hybrid.png\n"
+                           "  steg info\n\n") +
+               kExitHelp);
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("steg ") + steg_version());
+
+    ModelOptions mo;
+    std::string  a, b, out;
+    std::string  fit     = steg_param_get(STEG_PARAM_FIT)->choices[steg_param_get(STEG_PARAM_FIT)->default_value];
+    std::string  channel = steg_param_get(STEG_PARAM_CHANNEL)->choices[steg_param_get(STEG_PARAM_CHANNEL)->default_value];
+    bool         allow_lossy = false, json = false;
+    int64_t      max_pixels  = STEG_DEFAULT_MAX_PIXELS;
+
+    auto * hide = app.add_subcommand("hide", "hide PAYLOAD inside COVER and save the hybrid image");
+    hide->add_option("COVER", a, "cover image (PNG or JPEG; RGB or RGBA)")->required();
+    hide->add_option("PAYLOAD", b, "image to hide (any size and colour; made gray and fitted to the cover)")->required();
+    hide->add_option("-o,--output", out, "hybrid image to write (.png)")->required();
+    add_enum(hide, STEG_PARAM_FIT, fit);
+    add_enum(hide, STEG_PARAM_CHANNEL, channel);
+    hide->add_flag("--allow-lossy", allow_lossy, "allow a lossy output format such as JPEG (destroys the payload)");
+    add_model_options(hide, mo);
+
+    auto * reveal = app.add_subcommand("reveal", "recover the hidden image from a hybrid");
+    reveal->add_option("HYBRID", a, "hybrid image made by 'steg hide' (PNG)")->required();
+    reveal->add_option("-o,--output", out, "revealed image to write (.png or .jpg)")->required();
+    add_model_options(reveal, mo);
+
+    auto * compare = app.add_subcommand("compare", "print PSNR and SSIM between two images of the same size");
+    compare->add_option("A", a, "first image")->required();
+    compare->add_option("B", b, "second image")->required();
+    compare->add_flag("--json", json, "print JSON");
+
+    auto * info = app.add_subcommand("info", "describe a model file (default: the shipped default model)");
+    info->add_option("MODEL", mo.model, "model file (.safetensors)");
+    add_enum(info, STEG_PARAM_DEVICE, mo.device);
+
+    for (auto * sub : { hide, reveal, compare }) {
+        sub->add_option("--max-pixels", max_pixels, "refuse input images with more pixels than this")
+            ->check(CLI::PositiveNumber)
+            ->capture_default_str();
+    }
+    for (auto * sub : { hide, reveal, compare, info }) {
+        sub->footer(kExitHelp);
+    }
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError & e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? EXIT_OK_ : EXIT_USAGE;
+    }
+    if (*hide) {
+        return cmd_hide(mo, a, b, out, fit, channel, allow_lossy, max_pixels);
+    }
+    if (*reveal) {
+        return cmd_reveal(mo, a, out, max_pixels);
+    }
+    if (*compare) {
+        return cmd_compare(a, b, json, max_pixels);
+    }
+    return cmd_info(mo);
+}

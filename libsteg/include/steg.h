@@ -1,0 +1,247 @@
+/*
+ * steg.h - the plain C interface of libsteg: deep image steganography after
+ * Rehman et al. 2017 ("End-to-end trained CNN encoder-decoder networks for image
+ * steganography"). A CNN encoder hides a one-channel payload image (8 bits per
+ * cover pixel) in an RGB cover of the same size; a CNN decoder recovers it.
+ *
+ * This header is the only door for hosts (the steg command, the GIMP filter, the
+ * GStreamer elements, other languages). It includes no libtorch header and no
+ * exception ever crosses it: every call reports failure through its return value
+ * and steg_last_error().
+ *
+ * Basic usage:
+ *
+ *     struct steg_context_params cparams = steg_context_default_params();
+ *     cparams.device = STEG_DEVICE_AUTO;
+ *     struct steg_context * ctx = steg_init_from_file("default.safetensors", cparams);
+ *     if (!ctx) { fprintf(stderr, "%s\n", steg_last_error()); return 1; }
+ *
+ *     struct steg_image cover, secret, payload, hybrid;
+ *     steg_image_load("cover.png", 0, &cover);          // RGB8 or RGBA8
+ *     steg_image_load("secret.jpg", 0, &secret);        // any format, any size
+ *     steg_payload_prepare(&secret, cover.width, cover.height,
+ *                          STEG_FIT_SCALE, STEG_CHANNEL_LUMA, &payload);  // GRAY8
+ *     steg_image_alloc(&hybrid, cover.width, cover.height, cover.format);
+ *     if (steg_hide(ctx, &cover, &payload, &hybrid) != STEG_OK) { ... }
+ *     steg_image_save("hybrid.png", &hybrid, 0);        // lossless PNG
+ *
+ *     // later, from the saved PNG:
+ *     steg_reveal(ctx, &hybrid, &payload);              // GRAY8 out
+ *
+ *     steg_image_free(&cover); ... steg_free(ctx);
+ *
+ * Thread safety: one context may be used by one thread at a time; distinct
+ * contexts are independent. steg_last_error() is per thread.
+ */
+#ifndef STEG_H
+#define STEG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef STEG_SHARED
+#    if defined(_WIN32) && !defined(__MINGW32__)
+#        ifdef STEG_BUILD
+#            define STEG_API __declspec(dllexport)
+#        else
+#            define STEG_API __declspec(dllimport)
+#        endif
+#    else
+#        define STEG_API __attribute__((visibility("default")))
+#    endif
+#else
+#    define STEG_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STEG_VERSION_MAJOR 0
+#define STEG_VERSION_MINOR 1
+#define STEG_VERSION_PATCH 0
+
+/* Pixels are zero-centred before they enter the networks: x / 255 - STEG_PIXEL_CENTER. */
+#define STEG_PIXEL_CENTER 0.5f
+
+/* Default cap on decoded pixels (width * height), against decompression bombs. */
+#define STEG_DEFAULT_MAX_PIXELS ((int64_t) 1 << 28)
+
+enum steg_status {
+    STEG_OK                   = 0,
+    STEG_ERR_INVALID_ARGUMENT = 1, /* a caller mistake: NULL pointer, wrong size or format */
+    STEG_ERR_IO               = 2, /* a file could not be read or written, or is not an image */
+    STEG_ERR_MODEL            = 3, /* a model file is missing, broken or of another kind */
+    STEG_ERR_DEVICE           = 4, /* the requested device is not available */
+    STEG_ERR_CANCELLED        = 5, /* the progress callback asked to stop */
+    STEG_ERR_OUT_OF_MEMORY    = 6,
+    STEG_ERR_INTERNAL         = 7,
+};
+
+enum steg_device {
+    STEG_DEVICE_AUTO = 0, /* CUDA when libtorch has it and a GPU is present, else CPU */
+    STEG_DEVICE_CPU  = 1,
+    STEG_DEVICE_CUDA = 2,
+};
+
+enum steg_format {
+    STEG_FORMAT_GRAY8 = 1, /* 1 byte per pixel */
+    STEG_FORMAT_RGB8  = 3, /* 3 bytes per pixel: R, G, B */
+    STEG_FORMAT_RGBA8 = 4, /* 4 bytes per pixel: R, G, B, A (alpha is never touched) */
+};
+
+/* How a payload of another size is made to fit the cover. */
+enum steg_fit {
+    STEG_FIT_SCALE     = 0, /* resize to the cover's size (antialiased), aspect not kept */
+    STEG_FIT_LETTERBOX = 1, /* scale to fit inside, keep aspect, pad with black */
+};
+
+/* Which single channel of a colour payload is hidden. */
+enum steg_channel {
+    STEG_CHANNEL_LUMA = 0, /* BT.601 luma: 0.299 R + 0.587 G + 0.114 B */
+    STEG_CHANNEL_R    = 1,
+    STEG_CHANNEL_G    = 2,
+    STEG_CHANNEL_B    = 3,
+};
+
+/* An 8-bit image. steg_image_load and steg_image_alloc own `data` (free it with
+ * steg_image_free); a caller may also point `data` at its own memory (a GIMP tile,
+ * a GStreamer frame) and set `stride` to its row pitch. */
+struct steg_image {
+    int32_t          width;
+    int32_t          height;
+    enum steg_format format;
+    int64_t          stride; /* bytes from one row to the next; 0 means width * channels */
+    uint8_t *        data;
+};
+
+/* Return false to cancel the running call (it then fails with STEG_ERR_CANCELLED). */
+typedef bool (*steg_progress_callback)(float fraction, void * user_data);
+
+struct steg_context_params {
+    enum steg_device       device;
+    int32_t                n_threads; /* CPU threads; 0 = all cores */
+    int32_t                tile_size; /* inner tile edge in pixels; 0 = default (512) */
+    steg_progress_callback progress;  /* may be NULL */
+    void *                 progress_user_data;
+};
+
+struct steg_context;
+
+STEG_API const char * steg_version(void);
+
+/* The message of the last failure on this thread ("" if none). */
+STEG_API const char * steg_last_error(void);
+
+STEG_API struct steg_context_params steg_context_default_params(void);
+
+/* Loads a model file (.safetensors). Returns NULL on failure; see steg_last_error(). */
+STEG_API struct steg_context * steg_init_from_file(const char * model_path, struct steg_context_params params);
+STEG_API void                  steg_free(struct steg_context * ctx);
+
+/* Replaces the progress callback of a live context (NULL removes it). */
+STEG_API void steg_set_progress(struct steg_context * ctx, steg_progress_callback cb, void * user_data);
+
+/* "cpu" or "cuda": where the context runs. */
+STEG_API const char * steg_context_device(const struct steg_context * ctx);
+
+/* A metadata value of the loaded model file, or NULL if the key is absent. Keys
+ * include "format_version", "architecture", "payload_channels", "normalization",
+ * "training", "metrics". steg_model_meta_key enumerates them (NULL past the end). */
+STEG_API const char * steg_model_meta(const struct steg_context * ctx, const char * key);
+STEG_API const char * steg_model_meta_key(const struct steg_context * ctx, int32_t i);
+
+/* Hides `payload` (GRAY8, same size as the cover) in `cover` (RGB8 or RGBA8).
+ * `hybrid` must be allocated by the caller with the cover's size and format; it may
+ * be the cover itself (in place). Alpha is copied from the cover unchanged. */
+STEG_API enum steg_status steg_hide(struct steg_context * ctx, const struct steg_image * cover,
+                                    const struct steg_image * payload, struct steg_image * hybrid);
+
+/* Recovers the payload (GRAY8, caller-allocated, same size) from a hybrid (RGB8 or RGBA8). */
+STEG_API enum steg_status steg_reveal(struct steg_context * ctx, const struct steg_image * hybrid,
+                                      struct steg_image * payload);
+
+/* Turns any image into a GRAY8 payload of width x height: one channel (luma or a
+ * chosen channel) fitted by `fit`. Allocates `out`. */
+STEG_API enum steg_status steg_payload_prepare(const struct steg_image * src, int32_t width, int32_t height,
+                                               enum steg_fit fit, enum steg_channel channel,
+                                               struct steg_image * out);
+
+/* Images. */
+STEG_API enum steg_status steg_image_alloc(struct steg_image * img, int32_t width, int32_t height,
+                                           enum steg_format format);
+STEG_API void             steg_image_free(struct steg_image * img);
+STEG_API int32_t          steg_format_channels(enum steg_format format);
+
+/* Reads a PNG (8/16-bit; gray, gray+alpha, palette, RGB, RGBA) or JPEG file into
+ * GRAY8, RGB8 or RGBA8. Files that declare more than max_pixels (0 = default cap)
+ * are refused before any pixel is decoded. */
+STEG_API enum steg_status steg_image_load(const char * path, int64_t max_pixels, struct steg_image * out);
+
+#define STEG_SAVE_ALLOW_LOSSY 1u /* allow JPEG output */
+
+/* Writes PNG or JPEG, chosen by the extension (.png, .jpg/.jpeg). The file is written
+ * to a temporary name beside `path` and renamed into place, so a failure never leaves
+ * a partial file. JPEG is refused without STEG_SAVE_ALLOW_LOSSY. */
+STEG_API enum steg_status steg_image_save(const char * path, const struct steg_image * img, uint32_t flags);
+
+/* True if the path's extension names a lossy format (.jpg, .jpeg, .webp, ...). */
+STEG_API bool steg_path_is_lossy(const char * path);
+
+/* Metrics on 8-bit images of the same size and format (alpha is ignored).
+ * PSNR in dB over all colour samples (peak 255; +inf for identical images).
+ * SSIM after Wang et al. 2004 (11x11 Gaussian, sigma 1.5, K1 0.01, K2 0.03, L 255),
+ * computed per colour channel over the windows that fit inside the image and
+ * averaged over channels. Both return a negative value on error. */
+STEG_API double steg_psnr(const struct steg_image * a, const struct steg_image * b);
+STEG_API double steg_ssim(const struct steg_image * a, const struct steg_image * b);
+
+/* Capacity as the paper reports it: payload bits per cover pixel, and payload bits
+ * as a percentage of cover bits (a GRAY8 payload in an RGB cover: 8 bpp, 33.3 %). */
+STEG_API double steg_bits_per_pixel(int32_t payload_channels);
+STEG_API double steg_payload_percent(int32_t payload_channels, int32_t cover_channels);
+
+/* One definition per user-visible parameter: the steg command's flags, the GStreamer
+ * properties and the GIMP arguments are all derived from this table. */
+enum steg_param {
+    STEG_PARAM_MODEL = 0,
+    STEG_PARAM_DEVICE,
+    STEG_PARAM_THREADS,
+    STEG_PARAM_FIT,
+    STEG_PARAM_CHANNEL,
+    STEG_PARAM_TILE,
+    STEG_PARAM_COUNT,
+};
+
+enum steg_param_kind {
+    STEG_PARAM_KIND_STRING = 0, /* a path */
+    STEG_PARAM_KIND_INT    = 1, /* min_value .. max_value */
+    STEG_PARAM_KIND_ENUM   = 2, /* one of choices */
+};
+
+struct steg_param_spec {
+    enum steg_param_kind kind;
+    const char *         name;          /* "device", "fit", ... */
+    const char *         nick;          /* a short human title */
+    const char *         help;          /* one sentence */
+    const char * const * choices;       /* NULL-terminated names for enum params, else NULL */
+    int32_t              default_value; /* index into choices, or the integer default */
+    int32_t              min_value;     /* integer params only */
+    int32_t              max_value;
+};
+
+STEG_API const struct steg_param_spec * steg_param_get(enum steg_param param);
+
+/* The index of `name` in the param's choices, or -1. */
+STEG_API int32_t steg_param_choice(enum steg_param param, const char * name);
+
+/* The default model: $STEG_MODEL if set, else the first existing of the install
+ * tree's and the build tree's default model. Returns NULL if none exists. */
+STEG_API const char * steg_default_model_path(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STEG_H */

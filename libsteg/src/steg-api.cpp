@@ -1,0 +1,316 @@
+// steg-api.cpp - the C API of steg.h. Every entry point catches every exception and turns
+// it into a status and a message for steg_last_error(): nothing crosses the C boundary.
+#include "steg-engine.h"
+#include "steg-error.h"
+#include "steg-image.h"
+#include "steg-metrics.h"
+#include "steg-payload.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+struct steg_context {
+    std::unique_ptr<steg::Engine> engine;
+    steg_progress_callback        progress  = nullptr;
+    void *                        user_data = nullptr;
+    std::vector<std::string>      keys;  // metadata keys, for steg_model_meta_key
+};
+
+namespace steg {
+
+namespace {
+
+thread_local std::string g_last_error;
+
+// Runs f and maps what it throws onto a status. Library failures (torch, the C++
+// runtime) keep their first line: enough to report, short enough to read.
+template <class F> steg_status guarded(F && f) {
+    try {
+        g_last_error.clear();
+        f();
+        return STEG_OK;
+    } catch (const Error & e) {
+        g_last_error = e.what();
+        return e.status();
+    } catch (const std::bad_alloc &) {
+        g_last_error = "out of memory";
+        return STEG_ERR_OUT_OF_MEMORY;
+    } catch (const std::exception & e) {
+        std::string what = e.what();
+        g_last_error     = "internal error: " + what.substr(0, what.find('\n'));
+        return STEG_ERR_INTERNAL;
+    } catch (...) {
+        g_last_error = "internal error";
+        return STEG_ERR_INTERNAL;
+    }
+}
+
+void check_context(const steg_context * ctx) {
+    if (!ctx || !ctx->engine) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "context is NULL");
+    }
+}
+
+void check_same_size(const steg_image & a, const steg_image & b, const char * what) {
+    if (a.width != b.width || a.height != b.height) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, std::string(what) + " is " + std::to_string(b.width) + "x" +
+                                                   std::to_string(b.height) + " but must be " + std::to_string(a.width) +
+                                                   "x" + std::to_string(a.height) + " (fit it with steg_payload_prepare)");
+    }
+}
+
+void check_colour(const steg_image & img, const char * what) {
+    if (img.format == STEG_FORMAT_GRAY8) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, std::string(what) +
+                                                   " is grayscale, but a hybrid needs three colour channels: convert "
+                                                   "it to RGB first");
+    }
+}
+
+Progress progress_of(steg_context * ctx) {
+    if (!ctx->progress) {
+        return {};
+    }
+    return [ctx](float f) { return ctx->progress(f, ctx->user_data); };
+}
+
+bool is_file(const std::string & path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+void set_last_error(const std::string & message) {
+    g_last_error = message;
+}
+
+}  // namespace steg
+
+using namespace steg;
+
+extern "C" {
+
+const char * steg_version(void) {
+    return STEG_VERSION_STRING;
+}
+
+const char * steg_last_error(void) {
+    return g_last_error.c_str();
+}
+
+steg_context_params steg_context_default_params(void) {
+    steg_context_params p{};
+    p.device             = STEG_DEVICE_AUTO;
+    p.n_threads          = 0;
+    p.tile_size          = 0;
+    p.progress           = nullptr;
+    p.progress_user_data = nullptr;
+    return p;
+}
+
+steg_context * steg_init_from_file(const char * model_path, steg_context_params params) {
+    steg_context * ctx    = nullptr;
+    steg_status    status = guarded([&] {
+        if (!model_path || !*model_path) {
+            throw Error(STEG_ERR_MODEL, "no model file given and no default model found (set STEG_MODEL)");
+        }
+        if (params.device < STEG_DEVICE_AUTO || params.device > STEG_DEVICE_CUDA) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "unknown device " + std::to_string(int(params.device)));
+        }
+        auto c       = std::make_unique<steg_context>();
+        c->engine    = std::make_unique<Engine>(model_path,
+                                                 EngineOptions{ params.device, params.n_threads, params.tile_size });
+        c->progress  = params.progress;
+        c->user_data = params.progress_user_data;
+        for (const auto & kv : c->engine->metadata()) {
+            c->keys.push_back(kv.first);
+        }
+        ctx = c.release();
+    });
+    return status == STEG_OK ? ctx : nullptr;
+}
+
+void steg_free(steg_context * ctx) {
+    delete ctx;
+}
+
+void steg_set_progress(steg_context * ctx, steg_progress_callback cb, void * user_data) {
+    if (ctx) {
+        ctx->progress  = cb;
+        ctx->user_data = user_data;
+    }
+}
+
+const char * steg_context_device(const steg_context * ctx) {
+    return ctx && ctx->engine ? ctx->engine->device_name() : "";
+}
+
+const char * steg_model_meta(const steg_context * ctx, const char * key) {
+    if (!ctx || !ctx->engine || !key) {
+        return nullptr;
+    }
+    const auto & m  = ctx->engine->metadata();
+    auto         it = m.find(key);
+    return it == m.end() ? nullptr : it->second.c_str();
+}
+
+const char * steg_model_meta_key(const steg_context * ctx, int32_t i) {
+    if (!ctx || i < 0 || size_t(i) >= ctx->keys.size()) {
+        return nullptr;
+    }
+    return ctx->keys[size_t(i)].c_str();
+}
+
+steg_status steg_hide(steg_context * ctx, const steg_image * cover, const steg_image * payload, steg_image * hybrid) {
+    return guarded([&] {
+        check_context(ctx);
+        check_image(cover, "cover");
+        check_image(payload, "payload");
+        check_image(hybrid, "hybrid");
+        check_colour(*cover, "the cover");
+        if (payload->format != STEG_FORMAT_GRAY8) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "payload must be GRAY8 (prepare it with steg_payload_prepare)");
+        }
+        check_same_size(*cover, *payload, "payload");
+        check_same_size(*cover, *hybrid, "hybrid");
+        if (hybrid->format != cover->format) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "hybrid must have the cover's pixel format");
+        }
+        ctx->engine->hide(*cover, *payload, *hybrid, progress_of(ctx));
+    });
+}
+
+steg_status steg_reveal(steg_context * ctx, const steg_image * hybrid, steg_image * payload) {
+    return guarded([&] {
+        check_context(ctx);
+        check_image(hybrid, "hybrid");
+        check_image(payload, "payload");
+        check_colour(*hybrid, "the hybrid");
+        if (payload->format != STEG_FORMAT_GRAY8) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "revealed payload must be GRAY8");
+        }
+        check_same_size(*hybrid, *payload, "payload");
+        ctx->engine->reveal(*hybrid, *payload, progress_of(ctx));
+    });
+}
+
+steg_status steg_payload_prepare(const steg_image * src, int32_t width, int32_t height, steg_fit fit,
+                                 steg_channel channel, steg_image * out) {
+    return guarded([&] {
+        if (!out) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "output image is NULL");
+        }
+        check_image(src, "payload");
+        prepare_payload(*src, width, height, fit, channel, *out);
+    });
+}
+
+steg_status steg_image_alloc(steg_image * img, int32_t width, int32_t height, steg_format format) {
+    return guarded([&] {
+        if (!img) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
+        }
+        alloc_image(*img, width, height, format);
+    });
+}
+
+void steg_image_free(steg_image * img) {
+    if (img) {
+        free_image(*img);
+    }
+}
+
+int32_t steg_format_channels(steg_format format) {
+    switch (format) {
+        case STEG_FORMAT_GRAY8: return 1;
+        case STEG_FORMAT_RGB8: return 3;
+        case STEG_FORMAT_RGBA8: return 4;
+    }
+    return 0;
+}
+
+steg_status steg_image_load(const char * path, int64_t max_pixels, steg_image * out) {
+    return guarded([&] {
+        if (!path || !out) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "path or output image is NULL");
+        }
+        load_image(path, max_pixels, *out);
+    });
+}
+
+steg_status steg_image_save(const char * path, const steg_image * img, uint32_t flags) {
+    return guarded([&] {
+        if (!path || !img) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "path or image is NULL");
+        }
+        save_image(path, *img, flags);
+    });
+}
+
+bool steg_path_is_lossy(const char * path) {
+    return path && path_is_lossy(path);
+}
+
+double steg_psnr(const steg_image * a, const steg_image * b) {
+    double v = -1;
+    guarded([&] {
+        if (!a || !b) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
+        }
+        v = psnr(*a, *b);
+    });
+    return v;
+}
+
+double steg_ssim(const steg_image * a, const steg_image * b) {
+    double v = -1;
+    guarded([&] {
+        if (!a || !b) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
+        }
+        v = ssim(*a, *b);
+    });
+    return v;
+}
+
+double steg_bits_per_pixel(int32_t payload_channels) {
+    return 8.0 * payload_channels;
+}
+
+double steg_payload_percent(int32_t payload_channels, int32_t cover_channels) {
+    return cover_channels > 0 ? 100.0 * payload_channels / cover_channels : 0.0;
+}
+
+const char * steg_default_model_path(void) {
+    static thread_local std::string found;
+    std::vector<std::string>        candidates;
+    if (const char * env = std::getenv("STEG_MODEL"); env && *env) {
+        found = env;  // an explicit choice wins, even if it is broken: the loader says why
+        return found.c_str();
+    }
+    // Beside an installed library: <prefix>/lib/libsteg.so -> <prefix>/share/steg/models.
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&steg_default_model_path), &info) && info.dli_fname) {
+        std::string lib = info.dli_fname;
+        lib             = lib.substr(0, lib.find_last_of('/') + 1);
+        candidates.push_back(lib + "../share/steg/models/" STEG_DEFAULT_MODEL_NAME);
+        candidates.push_back(lib + "../../share/steg/models/" STEG_DEFAULT_MODEL_NAME);  // lib/<multiarch>/
+    }
+    candidates.push_back(STEG_INSTALL_MODEL_DIR "/" STEG_DEFAULT_MODEL_NAME);
+    candidates.push_back(STEG_SOURCE_MODEL_DIR "/" STEG_DEFAULT_MODEL_NAME);
+    for (const auto & c : candidates) {
+        if (is_file(c)) {
+            found = c;
+            return found.c_str();
+        }
+    }
+    return nullptr;
+}
+
+}  // extern "C"

@@ -1,0 +1,46 @@
+// steg-engine.h - runs a model over images of any size: tiles with halos, so memory
+// stays bounded and the result is bit-identical to whole-image inference. No torch in
+// this header (the engine hides it behind a pimpl), so the C API compiles fast.
+#pragma once
+
+#include "steg.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace steg {
+
+struct EngineOptions {
+    steg_device device    = STEG_DEVICE_AUTO;
+    int         n_threads = 0;    // 0 = all cores
+    int         tile_size = 512;  // inner tile edge in pixels
+};
+
+// Called after each tile with the fraction done; return false to cancel.
+using Progress = std::function<bool(float)>;
+
+constexpr int kDefaultTileSize = 512;
+
+class Engine {
+  public:
+    Engine(const std::string & model_path, const EngineOptions & options);  // throws steg::Error
+    ~Engine();
+
+    // See steg_hide / steg_reveal in steg.h; inputs are validated there. Throws steg::Error.
+    void hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress);
+    void reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress);
+
+    const std::map<std::string, std::string> & metadata() const;
+    const char *                               device_name() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Sets libtorch's CPU thread count (0 = all cores): it starts with 1 on some machines.
+void set_cpu_threads(int n_threads);
+
+}  // namespace steg

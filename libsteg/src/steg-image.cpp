@@ -1,0 +1,356 @@
+#include "steg-image.h"
+
+#include "steg-atomic-file.h"
+#include "steg-error.h"
+
+#include <jpeglib.h>
+#include <jerror.h>
+#include <png.h>
+
+#include <algorithm>
+#include <cctype>
+#include <csetjmp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace steg {
+
+namespace {
+
+// Decoders below use setjmp/longjmp (the error model of libpng and libjpeg). They hold
+// only plain C data, so no C++ destructor is ever skipped by a longjmp; the C++ callers
+// own the FILE and free the buffers on failure.
+struct Decoded {
+    int32_t   width    = 0;
+    int32_t   height   = 0;
+    int       channels = 0;
+    uint8_t * pixels   = nullptr;  // malloc'd
+    char      error[JMSG_LENGTH_MAX + 200] = { 0 };
+};
+
+// ---- PNG ------------------------------------------------------------------------
+
+void png_on_error(png_structp png, png_const_charp msg) {
+    auto * d = static_cast<Decoded *>(png_get_error_ptr(png));
+    snprintf(d->error, sizeof d->error, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+void png_on_warning(png_structp, png_const_charp) {}
+
+bool decode_png(FILE * fp, int64_t max_pixels, Decoded * d) {
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, png_on_error, png_on_warning);
+    png_infop   info = png ? png_create_info_struct(png) : nullptr;
+    png_bytep * volatile rows = nullptr;  // volatile: read after a longjmp
+    if (!info) {
+        snprintf(d->error, sizeof d->error, "out of memory");
+        png_destroy_read_struct(&png, nullptr, nullptr);
+        return false;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        free(rows);
+        png_destroy_read_struct(&png, &info, nullptr);
+        return false;
+    }
+    png_init_io(png, fp);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_read_info(png, info);
+    const png_uint_32 w = png_get_image_width(png, info);
+    const png_uint_32 h = png_get_image_height(png, info);
+    if (int64_t(w) * int64_t(h) > max_pixels || w > 0x7fffffff || h > 0x7fffffff) {
+        snprintf(d->error, sizeof d->error, "declares %ux%u pixels, more than the limit of %lld", w, h,
+                 (long long) max_pixels);
+        png_longjmp(png, 1);
+    }
+    const int color = png_get_color_type(png, info);
+    png_set_expand(png);     // palette -> RGB, low-bit gray -> 8 bits, tRNS -> alpha
+    png_set_scale_16(png);   // 16 -> 8 bits, rounded
+    if (color == PNG_COLOR_TYPE_GRAY_ALPHA) {
+        png_set_gray_to_rgb(png);  // there is no gray+alpha format: keep the alpha as RGBA
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    d->width    = int32_t(w);
+    d->height   = int32_t(h);
+    d->channels = png_get_channels(png, info);
+    if (d->channels == 2) {
+        snprintf(d->error, sizeof d->error, "unsupported gray+alpha layout");
+        png_longjmp(png, 1);
+    }
+    const size_t stride = size_t(w) * size_t(d->channels);
+    d->pixels           = static_cast<uint8_t *>(malloc(stride * h));
+    rows                = static_cast<png_bytep *>(malloc(sizeof(png_bytep) * h));
+    if (!d->pixels || !rows) {
+        snprintf(d->error, sizeof d->error, "out of memory for %ux%u pixels", w, h);
+        png_longjmp(png, 1);
+    }
+    for (png_uint_32 y = 0; y < h; ++y) {
+        rows[y] = d->pixels + y * stride;
+    }
+    png_read_image(png, rows);
+    png_read_end(png, nullptr);
+    free(rows);
+    png_destroy_read_struct(&png, &info, nullptr);
+    return true;
+}
+
+// ---- JPEG -----------------------------------------------------------------------
+
+struct JpegError {
+    jpeg_error_mgr mgr;
+    jmp_buf        jump;
+    Decoded *      decoded;
+    bool           truncated;
+};
+
+void jpeg_on_error(j_common_ptr cinfo) {
+    auto * e = reinterpret_cast<JpegError *>(cinfo->err);
+    (*cinfo->err->format_message)(cinfo, e->decoded->error);
+    longjmp(e->jump, 1);
+}
+
+void jpeg_on_message(j_common_ptr cinfo, int level) {
+    auto * e = reinterpret_cast<JpegError *>(cinfo->err);
+    // libjpeg only warns about a file that ends early and fills the rest with gray;
+    // an image with a missing part is an error for us.
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+        e->truncated = true;
+    }
+}
+
+bool decode_jpeg(FILE * fp, int64_t max_pixels, Decoded * d) {
+    jpeg_decompress_struct cinfo;
+    JpegError              err;
+    cinfo.err            = jpeg_std_error(&err.mgr);
+    err.mgr.error_exit   = jpeg_on_error;
+    err.mgr.emit_message = jpeg_on_message;
+    err.decoded          = d;
+    err.truncated        = false;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_stdio_src(&cinfo, fp);
+    jpeg_read_header(&cinfo, TRUE);
+    if (int64_t(cinfo.image_width) * int64_t(cinfo.image_height) > max_pixels) {
+        snprintf(d->error, sizeof d->error, "declares %ux%u pixels, more than the limit of %lld", cinfo.image_width,
+                 cinfo.image_height, (long long) max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
+    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+        snprintf(d->error, sizeof d->error, "CMYK JPEG is not supported: convert it to RGB first");
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
+    cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    d->width       = int32_t(cinfo.output_width);
+    d->height      = int32_t(cinfo.output_height);
+    d->channels    = cinfo.output_components;
+    const size_t stride = size_t(d->width) * size_t(d->channels);
+    d->pixels      = static_cast<uint8_t *>(malloc(stride * size_t(d->height)));
+    if (!d->pixels) {
+        snprintf(d->error, sizeof d->error, "out of memory");
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = d->pixels + size_t(cinfo.output_scanline) * stride;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (err.truncated) {
+            break;
+        }
+    }
+    if (err.truncated) {
+        snprintf(d->error, sizeof d->error, "file is truncated (the JPEG data ends early)");
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    return true;
+}
+
+bool encode_jpeg(FILE * fp, const steg_image * img, int quality, Decoded * scratch) {
+    jpeg_compress_struct cinfo;
+    JpegError            err;
+    cinfo.err          = jpeg_std_error(&err.mgr);
+    err.mgr.error_exit = jpeg_on_error;
+    err.decoded        = scratch;  // receives the message of a failure
+    const int ch       = steg_format_channels(img->format);
+    JSAMPLE * rgb      = static_cast<JSAMPLE *>(malloc(size_t(img->width) * 3));
+    if (!rgb) {
+        snprintf(scratch->error, sizeof scratch->error, "out of memory");
+        return false;
+    }
+    if (setjmp(err.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(rgb);
+        return false;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_stdio_dest(&cinfo, fp);
+    cinfo.image_width      = JDIMENSION(img->width);
+    cinfo.image_height     = JDIMENSION(img->height);
+    cinfo.input_components = ch == 1 ? 1 : 3;
+    cinfo.in_color_space   = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        const uint8_t * src = img->data + int64_t(cinfo.next_scanline) * row_bytes(*img);
+        JSAMPROW        row = const_cast<JSAMPROW>(src);
+        if (ch == 4) {  // JPEG has no alpha: drop it
+            for (int x = 0; x < img->width; ++x) {
+                std::memcpy(rgb + x * 3, src + x * 4, 3);
+            }
+            row = rgb;
+        }
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    free(rgb);
+    return true;
+}
+
+std::string lower_extension(const std::string & path) {
+    const auto slash = path.find_last_of('/');
+    const auto dot   = path.find_last_of('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+        return "";
+    }
+    std::string ext = path.substr(dot + 1);
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return ext;
+}
+
+struct FileCloser {
+    void operator()(FILE * f) const { fclose(f); }
+};
+
+}  // namespace
+
+int64_t row_bytes(const steg_image & img) {
+    return img.stride ? img.stride : int64_t(img.width) * steg_format_channels(img.format);
+}
+
+void check_image(const steg_image * img, const char * what) {
+    const std::string w = what;
+    if (!img) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, w + " is NULL");
+    }
+    if (steg_format_channels(img->format) == 0) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, w + " has an unknown pixel format");
+    }
+    if (img->width <= 0 || img->height <= 0) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT,
+                    w + " is empty (" + std::to_string(img->width) + "x" + std::to_string(img->height) + ")");
+    }
+    if (!img->data) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, w + " has no pixel data");
+    }
+    if (img->stride != 0 && img->stride < int64_t(img->width) * steg_format_channels(img->format)) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, w + " has a row stride smaller than its width");
+    }
+}
+
+void alloc_image(steg_image & img, int32_t width, int32_t height, steg_format format) {
+    const int ch = steg_format_channels(format);
+    if (width <= 0 || height <= 0 || ch == 0) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot allocate a " + std::to_string(width) + "x" +
+                                                   std::to_string(height) + " image of that format");
+    }
+    auto * data = static_cast<uint8_t *>(calloc(size_t(width) * size_t(height), size_t(ch)));
+    if (!data) {
+        throw Error(STEG_ERR_OUT_OF_MEMORY,
+                    "out of memory for a " + std::to_string(width) + "x" + std::to_string(height) + " image");
+    }
+    img = { width, height, format, int64_t(width) * ch, data };
+}
+
+void free_image(steg_image & img) {
+    free(img.data);
+    img = { 0, 0, STEG_FORMAT_GRAY8, 0, nullptr };
+}
+
+void load_image(const std::string & path, int64_t max_pixels, steg_image & out) {
+    if (max_pixels <= 0) {
+        max_pixels = STEG_DEFAULT_MAX_PIXELS;
+    }
+    std::unique_ptr<FILE, FileCloser> fp(fopen(path.c_str(), "rb"));
+    if (!fp) {
+        throw Error(STEG_ERR_IO, "cannot open '" + path + "': " + std::strerror(errno));
+    }
+    unsigned char magic[8] = { 0 };
+    const size_t  n        = fread(magic, 1, sizeof magic, fp.get());
+    rewind(fp.get());
+    Decoded d;
+    bool    ok;
+    if (n == 8 && png_sig_cmp(magic, 0, 8) == 0) {
+        ok = decode_png(fp.get(), max_pixels, &d);
+    } else if (n >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) {
+        ok = decode_jpeg(fp.get(), max_pixels, &d);
+    } else {
+        throw Error(STEG_ERR_IO, "'" + path + "' is " + (n == 0 ? "empty" : "not a PNG or JPEG image"));
+    }
+    if (!ok) {
+        free(d.pixels);
+        throw Error(STEG_ERR_IO, "cannot read '" + path + "': " + d.error);
+    }
+    const steg_format format = d.channels == 1 ? STEG_FORMAT_GRAY8 : d.channels == 3 ? STEG_FORMAT_RGB8 : STEG_FORMAT_RGBA8;
+    out = { d.width, d.height, format, int64_t(d.width) * d.channels, d.pixels };
+}
+
+bool path_is_lossy(const std::string & path) {
+    const std::string ext = lower_extension(path);
+    for (const char * lossy : { "jpg", "jpeg", "jpe", "jfif", "webp", "avif", "heic", "heif", "jxl", "gif" }) {
+        if (ext == lossy) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void save_image(const std::string & path, const steg_image & img, uint32_t flags) {
+    check_image(&img, "image to save");
+    const std::string ext = lower_extension(path);
+    const bool        jpeg = ext == "jpg" || ext == "jpeg";
+    if (ext != "png" && !jpeg) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT,
+                    "cannot write '" + path + "': unknown or unsupported format '" + ext + "' (use .png, or .jpg)");
+    }
+    if (jpeg && !(flags & STEG_SAVE_ALLOW_LOSSY)) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT,
+                    "refusing to write '" + path + "' as JPEG: lossy compression destroys the hidden payload");
+    }
+    AtomicFile out(path);
+    if (jpeg) {
+        Decoded scratch;
+        if (!encode_jpeg(out.stream(), &img, 95, &scratch)) {
+            throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + scratch.error);
+        }
+    } else {
+        png_image pi;
+        std::memset(&pi, 0, sizeof pi);
+        pi.version = PNG_IMAGE_VERSION;
+        pi.width   = png_uint_32(img.width);
+        pi.height  = png_uint_32(img.height);
+        pi.format  = img.format == STEG_FORMAT_GRAY8 ? PNG_FORMAT_GRAY
+                     : img.format == STEG_FORMAT_RGB8 ? PNG_FORMAT_RGB
+                                                      : PNG_FORMAT_RGBA;
+        const png_int_32 stride = png_int_32(row_bytes(img));  // 8-bit: components == bytes
+        if (!png_image_write_to_stdio(&pi, out.stream(), 0, img.data, stride, nullptr)) {
+            const std::string why = pi.message;
+            png_image_free(&pi);
+            throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + why);
+        }
+    }
+    out.commit();
+}
+
+}  // namespace steg

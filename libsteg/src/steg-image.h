@@ -1,0 +1,25 @@
+// steg-image.h - 8-bit image buffers and their files (PNG through libpng, JPEG through
+// libjpeg-turbo). Internal; the C API in steg.h wraps these.
+#pragma once
+
+#include "steg.h"
+
+#include <string>
+
+namespace steg {
+
+int64_t row_bytes(const steg_image & img);  // the stride, or width * channels if 0
+
+// Throws steg::Error(STEG_ERR_INVALID_ARGUMENT) naming `what` if the image is unusable.
+void check_image(const steg_image * img, const char * what);
+
+void alloc_image(steg_image & img, int32_t width, int32_t height, steg_format format);
+void free_image(steg_image & img);
+
+// Throw steg::Error(STEG_ERR_IO or STEG_ERR_INVALID_ARGUMENT) with a message naming the file.
+void load_image(const std::string & path, int64_t max_pixels, steg_image & out);
+void save_image(const std::string & path, const steg_image & img, uint32_t flags);
+
+bool path_is_lossy(const std::string & path);
+
+}  // namespace steg

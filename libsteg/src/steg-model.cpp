@@ -1,0 +1,110 @@
+#include "steg-model.h"
+
+#include "steg-error.h"
+#include "steg-safetensors.h"
+
+#include <torch/torch.h>
+
+#include <cstring>
+#include <set>
+
+namespace steg {
+
+namespace {
+
+std::string shape_text(const std::vector<int64_t> & shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) {
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    }
+    return s + "]";
+}
+
+// Every parameter of both networks, named as in the file: "encoder.host.0.weight", ...
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const Model & m) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto & p : m.encoder->named_parameters()) {
+        out.emplace_back("encoder." + p.key(), p.value());
+    }
+    for (const auto & p : m.decoder->named_parameters()) {
+        out.emplace_back("decoder." + p.key(), p.value());
+    }
+    return out;
+}
+
+}  // namespace
+
+Model new_model() {
+    Model m{ Encoder(), Decoder(), {} };
+    xavier_init(*m.encoder);
+    xavier_init(*m.decoder);
+    m.metadata = {
+        { "format_version", kFormatVersion },
+        { "architecture", kArchitecture },
+        { "payload_channels", "1" },
+        { "normalization", "x / 255 - 0.5 for cover, payload and hybrid pixels" },
+        { "hybrid", "8-bit (clamped and rounded before the decoder)" },
+    };
+    return m;
+}
+
+Model load_model(const std::string & path) {
+    const SafetensorsFile f = read_safetensors(path);
+    auto                  meta = [&](const char * key) {
+        auto it = f.metadata.find(key);
+        return it == f.metadata.end() ? std::string() : it->second;
+    };
+    if (meta("format_version") != kFormatVersion) {
+        throw Error(STEG_ERR_MODEL, path + ": unsupported steg model format version '" + meta("format_version") +
+                                        "' (this libsteg reads version " + kFormatVersion + ")");
+    }
+    if (meta("architecture") != kArchitecture) {
+        throw Error(STEG_ERR_MODEL, path + ": unknown architecture '" + meta("architecture") + "' (this libsteg knows '" +
+                                        kArchitecture + "')");
+    }
+
+    Model m{ Encoder(), Decoder(), f.metadata };
+    torch::NoGradGuard     no_grad;
+    std::set<std::string>  expected;
+    for (auto & [name, param] : named_tensors(m)) {
+        expected.insert(name);
+        const TensorRecord * t = f.find(name);
+        if (!t) {
+            throw Error(STEG_ERR_MODEL, path + ": tensor '" + name + "' is missing");
+        }
+        if (t->dtype != "F32") {
+            throw Error(STEG_ERR_MODEL, path + ": tensor '" + name + "' has dtype " + t->dtype + ", expected F32");
+        }
+        if (t->shape != param.sizes().vec()) {
+            throw Error(STEG_ERR_MODEL, path + ": tensor '" + name + "' has shape " + shape_text(t->shape) +
+                                            ", expected " + shape_text(param.sizes().vec()));
+        }
+        // Copy byte-wise: the data area need not be 4-byte aligned.
+        std::memcpy(param.data_ptr<float>(), f.data(*t), t->end - t->begin);
+        if (!torch::isfinite(param).all().item<bool>()) {
+            throw Error(STEG_ERR_MODEL, path + ": tensor '" + name + "' holds NaN or infinite values");
+        }
+    }
+    for (const auto & t : f.tensors) {
+        if (!expected.count(t.name)) {
+            throw Error(STEG_ERR_MODEL, path + ": unexpected tensor '" + t.name + "' for architecture " + kArchitecture);
+        }
+    }
+    return m;
+}
+
+void save_model(const std::string & path, const Model & m) {
+    std::vector<torch::Tensor> keep;  // owns the CPU copies while they are written
+    std::vector<TensorBlob>    blobs;
+    for (auto & [name, param] : named_tensors(m)) {
+        keep.push_back(param.detach().to(torch::kCPU, torch::kFloat32).contiguous());
+        blobs.push_back({ name, "F32", keep.back().sizes().vec(), keep.back().data_ptr(),
+                          static_cast<uint64_t>(keep.back().numel()) * 4 });
+    }
+    auto meta              = m.metadata;
+    meta["format_version"] = kFormatVersion;
+    meta["architecture"]   = kArchitecture;
+    write_safetensors(path, meta, blobs);
+}
+
+}  // namespace steg

@@ -1,0 +1,85 @@
+// steg-network.cpp - Table 1 of the paper, read as ../shared/reference/paper_model.py reads it.
+#include "steg-network.h"
+
+#include <torch/nn/init.h>
+#include <torch/nn/modules/activation.h>
+
+namespace nn = torch::nn;
+
+namespace steg {
+
+namespace {
+
+constexpr int kDepth = 7;  // k = 7 conv layers in each encoder branch
+
+nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(1).padding(k / 2));
+}
+
+}  // namespace
+
+EncoderImpl::EncoderImpl() {
+    guest = register_module("guest", nn::ModuleList());
+    host  = register_module("host", nn::ModuleList());
+    for (int i = 0; i < kDepth; ++i) {
+        guest->push_back(conv(i == 0 ? 1 : 16, 16, 3));
+        // host layers 2, 4, 6 (0-based 1, 3, 5) follow a concatenation: 16 host + 16 guest
+        host->push_back(conv(i == 0 ? 3 : (i % 2 == 1 ? 32 : 16), 16, 3));
+    }
+    tail = register_module("tail", nn::Sequential(conv(32, 16, 1), nn::ReLU(), conv(16, 8, 1), nn::ReLU(),
+                                                  conv(8, 3, 1)));
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor & g) {
+    // Guest features G1, G3, G5, G7 join the host stream after host layers 1, 3, 5, 7.
+    torch::Tensor gs[kDepth];
+    torch::Tensor x = g;
+    for (int i = 0; i < kDepth; ++i) {
+        x     = torch::relu(guest[i]->as<nn::Conv2d>()->forward(x));
+        gs[i] = x;
+    }
+    x = h;
+    for (int i = 0; i < kDepth; ++i) {
+        x = torch::relu(host[i]->as<nn::Conv2d>()->forward(x));
+        if (i % 2 == 0) {
+            x = torch::cat({ x, gs[i] }, 1);
+        }
+    }
+    return tail->forward(x);
+}
+
+DecoderImpl::DecoderImpl() {
+    const int64_t ch[] = { 3, 16, 16, 8, 8, 3, 3 };
+    nn::Sequential seq;
+    for (size_t i = 0; i + 1 < std::size(ch); ++i) {
+        seq->push_back(conv(ch[i], ch[i + 1], 3));
+        seq->push_back(nn::ReLU());
+    }
+    seq->push_back(conv(3, 1, 1));
+    net = register_module("net", seq);
+}
+
+torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
+    return net->forward(x);
+}
+
+void xavier_init(nn::Module & module) {
+    torch::NoGradGuard no_grad;
+    for (auto & p : module.named_parameters()) {
+        if (p.value().dim() == 4) {
+            nn::init::xavier_uniform_(p.value());
+        } else {
+            nn::init::zeros_(p.value());
+        }
+    }
+}
+
+int64_t count_parameters(const nn::Module & module) {
+    int64_t n = 0;
+    for (const auto & p : module.parameters()) {
+        n += p.numel();
+    }
+    return n;
+}
+
+}  // namespace steg

@@ -1,0 +1,52 @@
+// steg-network.h - the paper's encoder and decoder (Rehman et al. 2017, Table 1, k = 7)
+// as libtorch modules. Internal: only the few translation units that run the networks
+// include it, since torch headers are slow to compile.
+//
+// Parameter names follow ../shared/reference/paper_model.py (guest.N, host.N, tail.N,
+// net.N), so a model file loads straight into that PyTorch model.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+
+namespace steg {
+
+// Receptive radius of each network: seven 3x3 convs on the longest encoder path, six in
+// the decoder. A tile halo at least this wide makes tiled inference exact.
+constexpr int kEncoderRadius = 7;
+constexpr int kDecoderRadius = 6;
+
+constexpr int64_t kEncoderParams = 36051;
+constexpr int64_t kDecoderParams = 4819;
+
+struct EncoderImpl : torch::nn::Module {
+    EncoderImpl();
+    // host: N x 3 x H x W, guest: N x 1 x H x W, both zero-centred. Returns Oe, N x 3 x H x W.
+    torch::Tensor forward(const torch::Tensor & host, const torch::Tensor & guest);
+
+    torch::nn::ModuleList guest{ nullptr };
+    torch::nn::ModuleList host{ nullptr };
+    torch::nn::Sequential tail{ nullptr };
+};
+TORCH_MODULE(Encoder);
+
+struct DecoderImpl : torch::nn::Module {
+    DecoderImpl();
+    // hybrid: N x 3 x H x W zero-centred. Returns Od, N x 1 x H x W.
+    torch::Tensor forward(const torch::Tensor & hybrid);
+
+    torch::nn::Sequential net{ nullptr };
+};
+TORCH_MODULE(Decoder);
+
+// Xavier-uniform weights and zero biases, as the paper initialises them.
+void xavier_init(torch::nn::Module & module);
+
+int64_t count_parameters(const torch::nn::Module & module);
+
+}  // namespace steg

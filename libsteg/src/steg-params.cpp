@@ -1,0 +1,55 @@
+// steg-params.cpp - the one definition of each user-visible parameter. The steg command's
+// flags, the GStreamer properties and the GIMP arguments read their names, help texts,
+// choices, ranges and defaults from here. Enum choices are in the order of the C enums.
+#include "steg.h"
+
+#include <cstring>
+
+namespace {
+
+const char * const kDevices[]  = { "auto", "cpu", "cuda", nullptr };
+const char * const kFits[]     = { "scale", "letterbox", nullptr };
+const char * const kChannels[] = { "luma", "r", "g", "b", nullptr };
+
+const steg_param_spec kSpecs[STEG_PARAM_COUNT] = {
+    { STEG_PARAM_KIND_STRING, "model", "Model",
+      "model file (.safetensors); default: the shipped default model, or $STEG_MODEL", nullptr, 0, 0, 0 },
+    { STEG_PARAM_KIND_ENUM, "device", "Device",
+      "where the networks run: auto (CUDA if present, else CPU), cpu or cuda", kDevices, STEG_DEVICE_AUTO, 0, 0 },
+    { STEG_PARAM_KIND_INT, "threads", "CPU threads", "CPU threads for the networks; 0 uses all cores", nullptr, 0, 0,
+      1024 },
+    { STEG_PARAM_KIND_ENUM, "fit", "Fit",
+      "how a payload of another size fits the cover: scale (stretch, antialiased) or letterbox (keep aspect, black bars)",
+      kFits, STEG_FIT_SCALE, 0, 0 },
+    { STEG_PARAM_KIND_ENUM, "channel", "Payload channel",
+      "what a colour payload becomes: luma (BT.601), or its r, g or b channel", kChannels, STEG_CHANNEL_LUMA, 0, 0 },
+    { STEG_PARAM_KIND_INT, "tile", "Tile size",
+      "inner tile edge in pixels: smaller tiles use less memory; the result does not change", nullptr, 512, 32,
+      16384 },
+};
+
+}  // namespace
+
+extern "C" {
+
+const steg_param_spec * steg_param_get(steg_param param) {
+    if (param < 0 || param >= STEG_PARAM_COUNT) {
+        return nullptr;
+    }
+    return &kSpecs[param];
+}
+
+int32_t steg_param_choice(steg_param param, const char * name) {
+    const steg_param_spec * spec = steg_param_get(param);
+    if (!spec || !spec->choices || !name) {
+        return -1;
+    }
+    for (int32_t i = 0; spec->choices[i]; ++i) {
+        if (std::strcmp(spec->choices[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+}  // extern "C"

@@ -1,0 +1,347 @@
+#include "steg-train.h"
+
+#include "steg-atomic-file.h"
+#include "steg-error.h"
+#include "steg-metrics.h"
+#include "steg-model.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+namespace steg {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The hybrid as a user saves it: clamped and rounded to the 8-bit grid. The rounding
+// has no useful gradient, so the gradient passes straight through (Bengio et al. 2013).
+torch::Tensor to_8bit_grid(const torch::Tensor & x) {
+    torch::Tensor q = ((x + 0.5) * 255.0).round().clamp(0, 255) / 255.0 - 0.5;
+    return x + (q - x).detach();
+}
+
+torch::Tensor weight_norm_sq(const torch::nn::Module & m) {
+    torch::Tensor sum = torch::zeros({}, m.parameters().front().options());
+    for (const auto & p : m.parameters()) {
+        if (p.dim() == 4) {  // conv weights; biases are not part of ||W||^2
+            sum = sum + p.pow(2).sum();
+        }
+    }
+    return sum;
+}
+
+steg_image view_rgb(RgbImage & img) {
+    return { img.width, img.height, STEG_FORMAT_RGB8, 0, img.pixels.data() };
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+    Model                               model = new_model();
+    torch::Device                       device = torch::kCPU;
+    std::unique_ptr<torch::optim::Adam> adam;
+    int                                 epoch = 0;  // completed epochs
+    int                                 step  = 0;  // steps done in the running epoch (after an interrupt)
+
+    struct Terms {
+        torch::Tensor loss, cover, payload, weight;
+    };
+
+    Terms forward(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest) {
+        torch::Tensor oe     = model.encoder->forward(host, guest);
+        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe);
+        torch::Tensor od     = model.decoder->forward(hybrid);
+        Terms         t;
+        t.cover   = (hybrid - host).pow(2).sum({ 1, 2, 3 }).mean();
+        t.payload = (od - guest).pow(2).sum({ 1, 2, 3 }).mean();
+        t.weight  = weight_norm_sq(*model.encoder) + weight_norm_sq(*model.decoder);
+        t.loss    = o.alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;
+        return t;
+    }
+
+    std::pair<torch::Tensor, torch::Tensor> to_tensors(const Batch & b) {
+        auto host  = torch::from_blob(const_cast<float *>(b.covers.data()), { b.count, 3, b.size, b.size }).to(device);
+        auto guest = torch::from_blob(const_cast<float *>(b.payloads.data()), { b.count, 1, b.size, b.size }).to(device);
+        return { host.clone(), guest.clone() };  // own the memory: the batch may go away
+    }
+
+    std::vector<torch::Tensor> all_parameters() {
+        auto p = model.encoder->parameters();
+        for (auto & d : model.decoder->parameters()) {
+            p.push_back(d);
+        }
+        return p;
+    }
+};
+
+Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_unique<Impl>()) {
+    const bool has_cuda = torch::cuda::is_available();
+    if (opt_.device == STEG_DEVICE_CUDA && !has_cuda) {
+        throw Error(STEG_ERR_DEVICE, "CUDA was requested, but this libtorch has no CUDA support or sees no GPU");
+    }
+    impl_->device = (opt_.device != STEG_DEVICE_CPU && has_cuda) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (opt_.threads >= 0) {
+        torch::set_num_threads(opt_.threads > 0 ? opt_.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+    }
+    // Weight init draws from torch's generator: seed it so a run is reproducible.
+    torch::manual_seed(opt_.seed);
+    impl_->model = new_model();
+    impl_->model.encoder->to(impl_->device);
+    impl_->model.decoder->to(impl_->device);
+    // Eq. 1 carries the weight penalty itself, so Adam's own weight decay stays 0
+    // (Adam's weight_decay = wd adds (wd / 2) * ||W||^2 to the loss, including biases).
+    impl_->adam = std::make_unique<torch::optim::Adam>(impl_->all_parameters(),
+                                                       torch::optim::AdamOptions(opt_.lr).weight_decay(0));
+}
+
+Trainer::~Trainer() = default;
+
+int Trainer::epoch() const {
+    return impl_->epoch;
+}
+
+const char * Trainer::device_name() const {
+    return impl_->device.is_cuda() ? "cuda" : "cpu";
+}
+
+EpochStats Trainer::loss_of(const Batch & batch) {
+    torch::NoGradGuard no_grad;
+    auto [host, guest] = impl_->to_tensors(batch);
+    auto       t       = impl_->forward(opt_, host, guest);
+    EpochStats s;
+    s.loss         = t.loss.item<double>();
+    s.cover_term   = t.cover.item<double>();
+    s.payload_term = t.payload.item<double>();
+    s.weight_term  = t.weight.item<double>();
+    return s;
+}
+
+EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
+                                const std::atomic<bool> & stop, const StepCallback & on_step) {
+    auto &          m = *impl_;
+    EpochStats      s;
+    s.epoch = m.epoch + 1;
+    BatchPrefetcher data(covers, payloads, pairs, opt_.batch, m.step, opt_.size, opt_.payload_mode, opt_.seed, m.epoch);
+    if (data.batches() == 0) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "an epoch has " + std::to_string(pairs.size()) +
+                                                   " pairs, fewer than one batch of " + std::to_string(opt_.batch));
+    }
+    m.model.encoder->train();
+    m.model.decoder->train();
+    const auto start = Clock::now();
+    double     wait  = 0;
+    int        done  = 0;
+    Batch      batch;
+    while (!stop) {
+        const auto t0 = Clock::now();
+        if (!data.next(batch)) {
+            break;
+        }
+        wait += seconds_since(t0);
+        if (opt_.cosine) {
+            const double progress = (m.epoch + double(m.step) / data.batches()) / std::max(1, opt_.epochs);
+            const double lr = opt_.lr_min + 0.5 * (opt_.lr - opt_.lr_min) * (1 + std::cos(M_PI * std::min(1.0, progress)));
+            for (auto & g : m.adam->param_groups()) {
+                static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+            }
+        }
+        auto [host, guest] = m.to_tensors(batch);
+        auto t             = m.forward(opt_, host, guest);
+        const double loss  = t.loss.item<double>();
+        if (!std::isfinite(loss)) {
+            throw Error(STEG_ERR_INTERNAL, "the loss became " + std::to_string(loss) + " at epoch " +
+                                               std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) +
+                                               ": training diverged (try a lower --lr); the last checkpoint is kept");
+        }
+        m.adam->zero_grad();
+        t.loss.backward();
+        m.adam->step();
+        ++m.step;
+        ++done;
+        s.loss += loss;
+        s.cover_term += t.cover.item<double>();
+        s.payload_term += t.payload.item<double>();
+        s.weight_term += t.weight.item<double>();
+        if (on_step) {
+            on_step(s.epoch, m.step, data.batches(), s.loss / done, done * opt_.batch / seconds_since(start));
+        }
+    }
+    s.steps        = done;
+    s.seconds      = seconds_since(start);
+    s.images_per_s = done * opt_.batch / std::max(1e-9, s.seconds);
+    s.wait_share   = wait / std::max(1e-9, s.seconds);
+    if (done) {
+        s.loss /= done;
+        s.cover_term /= done;
+        s.payload_term /= done;
+        s.weight_term /= done;
+    }
+    s.interrupted = m.step < data.batches();
+    if (!s.interrupted) {
+        ++m.epoch;
+        m.step = 0;
+    }
+    return s;
+}
+
+EvalStats Trainer::evaluate(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
+                            int size) {
+    auto &             m = *impl_;
+    torch::NoGradGuard no_grad;
+    m.model.encoder->eval();
+    m.model.decoder->eval();
+    EvalStats e;
+    for (const auto & pr : pairs) {
+        RgbImage cover = covers[size_t(pr.cover)], secret = payloads[size_t(pr.payload)];
+        if (cover.width != size || cover.height != size) {
+            cover = resize_rgb(cover, size, size);
+        }
+        if (secret.width != size || secret.height != size) {
+            secret = resize_rgb(secret, size, size);
+        }
+        std::vector<uint8_t> payload(size_t(size) * size);
+        for (size_t i = 0; i < payload.size(); ++i) {
+            const uint8_t * p = &secret.pixels[i * 3];
+            payload[i]        = uint8_t(std::nearbyint(0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]));
+        }
+        Batch b;
+        b.size = size;
+        b.count = 1;
+        b.covers.resize(size_t(3) * size * size);
+        b.payloads.resize(size_t(size) * size);
+        for (size_t i = 0; i < payload.size(); ++i) {
+            for (int c = 0; c < 3; ++c) {
+                b.covers[c * payload.size() + i] = cover.pixels[i * 3 + c] / 255.0f - 0.5f;
+            }
+            b.payloads[i] = payload[i] / 255.0f - 0.5f;
+        }
+        auto [host, guest] = m.to_tensors(b);
+        auto u8 = [](const torch::Tensor & x) {
+            return ((x + 0.5) * 255.0).round().clamp(0, 255).to(torch::kCPU, torch::kUInt8).contiguous();
+        };
+        torch::Tensor hybrid = u8(m.model.encoder->forward(host, guest));                            // 1x3xSxS
+        torch::Tensor back   = hybrid.to(m.device, torch::kFloat32) / 255.0 - 0.5;                     // as saved
+        torch::Tensor shown  = u8(m.model.decoder->forward(back));                                     // 1x1xSxS
+        torch::Tensor hwc    = hybrid[0].permute({ 1, 2, 0 }).contiguous();
+        steg_image    ci = view_rgb(cover);
+        steg_image    hi = { size, size, STEG_FORMAT_RGB8, 0, hwc.data_ptr<uint8_t>() };
+        steg_image    pi = { size, size, STEG_FORMAT_GRAY8, 0, payload.data() };
+        steg_image    ri = { size, size, STEG_FORMAT_GRAY8, 0, shown.data_ptr<uint8_t>() };
+        const double  hp = psnr(ci, hi), rp = psnr(pi, ri);
+        e.hybrid_psnr += std::isinf(hp) ? 100.0 : hp;  // an exact copy counts as 100 dB
+        e.revealed_psnr += std::isinf(rp) ? 100.0 : rp;
+        e.hybrid_ssim += ssim(ci, hi);
+        e.revealed_ssim += ssim(pi, ri);
+        ++e.images;
+    }
+    if (e.images) {
+        e.hybrid_psnr /= e.images;
+        e.revealed_psnr /= e.images;
+        e.hybrid_ssim /= e.images;
+        e.revealed_ssim /= e.images;
+    }
+    return e;
+}
+
+void Trainer::save_checkpoint(const std::string & path) const {
+    auto &                          m = *impl_;
+    torch::serialize::OutputArchive archive, optimizer;
+    archive.write("architecture", c10::IValue(std::string(kArchitecture)));
+    archive.write("epoch", torch::tensor(int64_t(m.epoch)));
+    archive.write("step", torch::tensor(int64_t(m.step)));
+    for (const auto & p : m.model.encoder->named_parameters()) {
+        archive.write("encoder." + p.key(), p.value().detach().cpu());
+    }
+    for (const auto & p : m.model.decoder->named_parameters()) {
+        archive.write("decoder." + p.key(), p.value().detach().cpu());
+    }
+    m.adam->save(optimizer);
+    archive.write("optimizer", optimizer);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    const std::string data = bytes.str();
+    AtomicFile        out(path);
+    out.write(data.data(), data.size());
+    out.commit();
+}
+
+void Trainer::load_checkpoint(const std::string & path) {
+    auto &                         m = *impl_;
+    torch::serialize::InputArchive archive, optimizer;
+    try {
+        archive.load_from(path, m.device);
+    } catch (const std::exception &) {
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is not a steg-trainer checkpoint (missing, truncated or damaged)");
+    }
+    c10::IValue arch;
+    if (!archive.try_read("architecture", arch) || !arch.isString() || arch.toStringRef() != kArchitecture) {
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is a checkpoint of another architecture (this trainer makes '" +
+                                        std::string(kArchitecture) + "')");
+    }
+    try {
+        torch::NoGradGuard no_grad;
+        torch::Tensor      t;
+        archive.read("epoch", t);
+        m.epoch = int(t.item<int64_t>());
+        archive.read("step", t);
+        m.step = int(t.item<int64_t>());
+        for (auto & p : m.model.encoder->named_parameters()) {
+            archive.read("encoder." + p.key(), t);
+            p.value().copy_(t);
+        }
+        for (auto & p : m.model.decoder->named_parameters()) {
+            archive.read("decoder." + p.key(), t);
+            p.value().copy_(t);
+        }
+        archive.read("optimizer", optimizer);
+        m.adam->load(optimizer);
+    } catch (const std::exception & e) {
+        const std::string what = e.what();
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is damaged or of another shape: " + what.substr(0, what.find('\n')));
+    }
+}
+
+void Trainer::import_model(const std::string & path) {
+    Model              loaded = load_model(path);
+    torch::NoGradGuard no_grad;
+    auto               dst = impl_->all_parameters();
+    auto               src = loaded.encoder->parameters();
+    for (auto & d : loaded.decoder->parameters()) {
+        src.push_back(d);
+    }
+    for (size_t i = 0; i < dst.size(); ++i) {
+        dst[i].copy_(src[i]);
+    }
+    impl_->model.metadata = loaded.metadata;
+}
+
+const std::map<std::string, std::string> & Trainer::model_metadata() const {
+    return impl_->model.metadata;
+}
+
+void Trainer::export_model(const std::string & path, const std::map<std::string, std::string> & metadata) const {
+    Model copy{ impl_->model.encoder, impl_->model.decoder, impl_->model.metadata };
+    for (const auto & kv : metadata) {
+        copy.metadata[kv.first] = kv.second;
+    }
+    save_model(path, copy);
+}
+
+std::vector<float> Trainer::parameters_flat() const {
+    std::vector<float> out;
+    for (const auto & p : impl_->all_parameters()) {
+        torch::Tensor c = p.detach().cpu().contiguous().view(-1);
+        out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    }
+    return out;
+}
+
+}  // namespace steg

@@ -1,0 +1,97 @@
+// steg-train.h - the C++ training API: the joint loss of Eq. 1, one epoch of Adam,
+// evaluation on the 8-bit hybrid, checkpoints that resume bit-identically on CPU, and
+// export to a model file. steg-trainer is a thin main() over this.
+#pragma once
+
+#include "steg-data.h"
+#include "steg.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace steg {
+
+struct TrainOptions {
+    // Eq. 1: alpha * ||Ih - Oe||^2 + beta * ||Ig - Od||^2 + lambda * (||We||^2 + ||Wd||^2).
+    // The image terms are squared L2 norms per image (summed over pixels and channels),
+    // averaged over the batch; the weight term sums the squares of every conv weight.
+    double      alpha  = 1.0;
+    double      beta   = 1.0;
+    double      lambda = 1e-4;
+    double      lr     = 1e-4;   // Adam
+    double      lr_min = 0.0;    // end of the cosine schedule
+    bool        cosine = false;  // cosine decay from lr to lr_min over all epochs
+    int         batch  = 32;
+    int         epochs = 100;
+    int         size   = 64;     // training crop edge
+    int         repeat = 1;      // passes over the training images per epoch
+    uint64_t    seed   = 1;
+    bool        float_hybrid = false;  // true: the paper's float hybrid; false: clamp + round to 8 bits (STE)
+    PayloadMode payload_mode = PayloadMode::Gray;
+    steg_device device       = STEG_DEVICE_AUTO;
+    int         threads      = 0;
+};
+
+struct EpochStats {
+    int    epoch = 0, steps = 0;
+    double loss = 0, cover_term = 0, payload_term = 0, weight_term = 0;
+    double images_per_s = 0, wait_share = 0, seconds = 0;
+    bool   interrupted = false;
+};
+
+struct EvalStats {
+    int    images = 0;
+    double hybrid_psnr = 0, hybrid_ssim = 0, revealed_psnr = 0, revealed_ssim = 0;
+};
+
+// Per-step report: epoch, step, steps in the epoch, loss so far, images/s.
+using StepCallback = std::function<void(int, int, int, double, double)>;
+
+class Trainer {
+  public:
+    explicit Trainer(const TrainOptions & options);  // a fresh model, Xavier init
+    ~Trainer();
+
+    const TrainOptions & options() const { return opt_; }
+    int                  epoch() const;  // epochs completed
+    const char *         device_name() const;
+
+    // One epoch over `pairs` of (covers, payloads), resuming at the step a checkpoint
+    // stopped at. Stops early (interrupted = true) when `stop` becomes true; throws
+    // steg::Error if the loss stops being finite.
+    EpochStats train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
+                           const std::atomic<bool> & stop, const StepCallback & on_step);
+
+    // Hides each payload in its cover at size x size (images resized, antialiased),
+    // rounds the hybrid to 8 bits, reveals from it, and averages PSNR/SSIM of both.
+    EvalStats evaluate(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs, int size);
+
+    // Loss terms of Eq. 1 for one batch without training (for tests and reports).
+    EpochStats loss_of(const Batch & batch);
+
+    // Checkpoint: weights, Adam state, epoch and step, options; written atomically.
+    void save_checkpoint(const std::string & path) const;
+    void load_checkpoint(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
+
+    // Takes the weights of a model file (to evaluate it, or to fine-tune from it).
+    void import_model(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
+
+    // Metadata of the imported model file (empty for a fresh model).
+    const std::map<std::string, std::string> & model_metadata() const;
+
+    // The model file of steg.h, with `metadata` added to the model's own.
+    void export_model(const std::string & path, const std::map<std::string, std::string> & metadata) const;
+
+    // Flat copy of all parameters (encoder then decoder), for comparisons in tests.
+    std::vector<float> parameters_flat() const;
+
+  private:
+    struct Impl;
+    TrainOptions          opt_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace steg

@@ -1,0 +1,308 @@
+// steg-trainer - train models with the paper's joint loss (Eq. 1) and evaluate them in
+// the terms of the paper's tables. A thin main() over libsteg's C++ training API.
+#include "steg-data.h"
+#include "steg-error.h"
+#include "steg-train.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <unistd.h>
+
+using json = nlohmann::json;
+
+namespace {
+
+std::atomic<bool> g_stop{ false };
+
+void on_signal(int) {
+    g_stop = true;  // finish the running step, write a checkpoint, exit
+    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
+}
+
+std::string now_utc() {
+    char        buf[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+}
+
+std::string hms(double s) {
+    char buf[32];
+    const int t = int(s);
+    std::snprintf(buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    return buf;
+}
+
+steg::ImageSet load_all(const std::vector<std::string> & paths, int min_side, int pad_to) {
+    steg::ImageSet all;
+    for (const auto & p : paths) {
+        auto set = steg::load_dataset(p, min_side, pad_to);
+        std::fprintf(stderr, "loaded %zu images from %s\n", set.size(), p.c_str());
+        for (auto & img : set) {
+            all.push_back(std::move(img));
+        }
+    }
+    return all;
+}
+
+void check_sizes(const steg::ImageSet & set, int size, const char * role) {
+    for (const auto & img : set) {
+        if (img.width < size || img.height < size) {
+            throw steg::Error(STEG_ERR_INVALID_ARGUMENT, std::string(role) + " image '" + img.name + "' is " +
+                                                             std::to_string(img.width) + "x" + std::to_string(img.height) +
+                                                             ", smaller than --size " + std::to_string(size));
+        }
+    }
+}
+
+std::vector<int> pick(const std::vector<int> & idx, size_t max) {
+    return std::vector<int>(idx.begin(), idx.begin() + long(std::min(max, idx.size())));
+}
+
+json eval_json(const steg::EvalStats & e) {
+    return { { "images", e.images },
+             { "hybrid_psnr_db", e.hybrid_psnr },
+             { "hybrid_ssim", e.hybrid_ssim },
+             { "revealed_psnr_db", e.revealed_psnr },
+             { "revealed_ssim", e.revealed_ssim } };
+}
+
+struct TrainArgs {
+    steg::TrainOptions       o;
+    std::vector<std::string> covers, payloads;
+    std::string              out, checkpoint, log, device = "auto", payload_mode = "gray", schedule = "constant";
+    bool                     resume       = false;
+    double                   val_fraction = 0.05, test_fraction = 0.0;
+    int                      val_every = 1, val_size = 0, val_max = 64;
+    std::string              command;
+};
+
+int train(TrainArgs & a) {
+    a.o.device       = a.device == "cuda" ? STEG_DEVICE_CUDA : a.device == "cpu" ? STEG_DEVICE_CPU : STEG_DEVICE_AUTO;
+    a.o.payload_mode = a.payload_mode == "channel" ? steg::PayloadMode::Channel : steg::PayloadMode::Gray;
+    a.o.cosine       = a.schedule == "cosine";
+    if (a.checkpoint.empty()) {
+        a.checkpoint = a.out + ".ckpt";
+    }
+    if (a.log.empty()) {
+        a.log = a.out + ".log.jsonl";
+    }
+    const bool     same     = a.payloads.empty();
+    steg::ImageSet covers   = load_all(a.covers, a.o.size, a.o.size);
+    steg::ImageSet payloads = same ? steg::ImageSet() : load_all(a.payloads, a.o.size, a.o.size);
+    const steg::ImageSet & pay = same ? covers : payloads;
+    check_sizes(covers, a.o.size, "cover");
+    check_sizes(pay, a.o.size, "payload");
+    const steg::Split cs = steg::split_indices(covers.size(), a.val_fraction, a.test_fraction, a.o.seed);
+    const steg::Split ps = same ? cs : steg::split_indices(payloads.size(), a.val_fraction, a.test_fraction, a.o.seed + 1);
+    const int         val_size = a.val_size > 0 ? a.val_size : a.o.size;
+    auto val_pairs = steg::epoch_pairs(pick(cs.val, size_t(a.val_max) * (same ? 2 : 1)), pick(ps.val, size_t(a.val_max)),
+                                       same, 1, a.o.seed, -1);
+
+    steg::Trainer t(a.o);
+    if (a.resume) {
+        t.load_checkpoint(a.checkpoint);
+        std::fprintf(stderr, "resumed from %s after epoch %d\n", a.checkpoint.c_str(), t.epoch());
+    }
+    std::fprintf(stderr, "training on %s: %zu cover and %zu payload training images, %zu validation pairs\n",
+                 t.device_name(), cs.train.size(), same ? cs.train.size() : ps.train.size(), val_pairs.size());
+    std::ofstream log(a.log, std::ios::app);
+    const bool    tty   = isatty(STDERR_FILENO);
+    const auto    start = std::chrono::steady_clock::now();
+    steg::EvalStats last{};
+    int             steps_total = 0;
+    while (t.epoch() < a.o.epochs) {
+        auto pairs = steg::epoch_pairs(cs.train, ps.train, same, a.o.repeat, a.o.seed, t.epoch());
+        auto on_step = [&](int epoch, int step, int steps, double loss, double ips) {
+            if (tty) {
+                const double done = (epoch - 1 + double(step) / steps) / a.o.epochs;
+                const double el   = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                std::fprintf(stderr, "\repoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  ETA %s   ", epoch, a.o.epochs,
+                             step, steps, loss, ips, hms(done > 0 ? el * (1 - done) / done : 0).c_str());
+            }
+        };
+        steg::EpochStats s = t.train_epoch(covers, pay, pairs, g_stop, on_step);
+        steps_total += s.steps;
+        t.save_checkpoint(a.checkpoint);
+        if (s.interrupted) {
+            std::fprintf(stderr, "\ninterrupted: checkpoint written to %s (continue with --resume)\n",
+                         a.checkpoint.c_str());
+            return 130;
+        }
+        json line = { { "epoch", s.epoch },          { "steps", s.steps },
+                      { "loss", s.loss },            { "cover_term", s.cover_term },
+                      { "payload_term", s.payload_term }, { "weight_term", s.weight_term },
+                      { "images_per_s", s.images_per_s }, { "data_wait_share", s.wait_share },
+                      { "seconds", s.seconds } };
+        const bool validate = !val_pairs.empty() && (s.epoch % a.val_every == 0 || s.epoch == a.o.epochs);
+        if (validate) {
+            last       = t.evaluate(covers, pay, val_pairs, val_size);
+            line["val"] = eval_json(last);
+        }
+        log << line.dump() << "\n" << std::flush;
+        std::fprintf(stderr, "%sepoch %d/%d  loss %.4f (cover %.3f, payload %.3f)  %.0f img/s  data wait %.0f%%",
+                     tty ? "\r" : "", s.epoch, a.o.epochs, s.loss, s.cover_term, s.payload_term, s.images_per_s,
+                     100 * s.wait_share);
+        if (validate) {
+            std::fprintf(stderr, "  val hybrid %.2f dB / %.3f  revealed %.2f dB / %.3f", last.hybrid_psnr,
+                         last.hybrid_ssim, last.revealed_psnr, last.revealed_ssim);
+        }
+        std::fprintf(stderr, "\n");
+    }
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    json training = { { "command", a.command },       { "covers", a.covers },         { "payloads", a.payloads },
+                      { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
+                      { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
+                      { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "alpha", a.o.alpha },
+                      { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
+                      { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode },
+                      { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() } };
+    json metrics = eval_json(last);
+    metrics["set"]  = "validation split";
+    metrics["size"] = val_size;
+    t.export_model(a.out, { { "training", training.dump() }, { "metrics", metrics.dump() } });
+    std::fprintf(stderr, "wrote %s after %d epochs (%s)\n", a.out.c_str(), a.o.epochs, hms(wall).c_str());
+    return 0;
+}
+
+struct EvalArgs {
+    std::string model, covers, payloads, json_out, device = "auto";
+    int         size = 300, max = 100, threads = 0;
+    uint64_t    seed = 1;
+};
+
+int eval(EvalArgs & a) {
+    steg::TrainOptions o;
+    o.device  = a.device == "cuda" ? STEG_DEVICE_CUDA : a.device == "cpu" ? STEG_DEVICE_CPU : STEG_DEVICE_AUTO;
+    o.threads = a.threads;
+    steg::Trainer t(o);
+    t.import_model(a.model);
+    const bool     same     = a.payloads.empty() || a.payloads == a.covers;
+    steg::ImageSet covers   = steg::load_dataset(a.covers, 0, 32);
+    steg::ImageSet payloads = same ? steg::ImageSet() : steg::load_dataset(a.payloads, 0, 32);
+    std::vector<int> ci(covers.size()), pi(same ? 0 : payloads.size());
+    std::iota(ci.begin(), ci.end(), 0);
+    std::iota(pi.begin(), pi.end(), 0);
+    auto pairs = steg::epoch_pairs(ci, pi, same, 1, a.seed, -2);
+    if (pairs.size() > size_t(a.max)) {
+        pairs.resize(size_t(a.max));
+    }
+    const steg::EvalStats e = t.evaluate(covers, same ? covers : payloads, pairs, a.size);
+
+    std::string epochs = "?";
+    auto        meta   = t.model_metadata();
+    if (auto it = meta.find("training"); it != meta.end()) {
+        json tr = json::parse(it->second, nullptr, false);
+        if (tr.is_object() && tr.contains("epochs")) {
+            epochs = tr["epochs"].dump();
+        }
+    }
+    auto name = [](const std::string & p) { return std::filesystem::path(p).filename().string(); };
+    const std::string pset = same ? name(a.covers) : name(a.payloads);
+    std::printf("| cover set | payload set | epochs | bpp | encoder PSNR (dB) | decoder PSNR (dB) | payload %% | "
+                "encoder SSIM | decoder SSIM |\n|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %.3f | %.3f |\n", name(a.covers).c_str(), pset.c_str(),
+                epochs.c_str(), steg_bits_per_pixel(1), e.hybrid_psnr, e.revealed_psnr, steg_payload_percent(1, 3),
+                e.hybrid_ssim, e.revealed_ssim);
+    json j = { { "model", a.model },      { "cover_set", a.covers }, { "payload_set", same ? a.covers : a.payloads },
+               { "epochs", epochs },      { "size", a.size },        { "pairs", e.images },
+               { "bpp", steg_bits_per_pixel(1) }, { "payload_percent", steg_payload_percent(1, 3) },
+               { "encoder_psnr_db", e.hybrid_psnr }, { "decoder_psnr_db", e.revealed_psnr },
+               { "encoder_ssim", e.hybrid_ssim },    { "decoder_ssim", e.revealed_ssim },
+               { "measured_on", "8-bit hybrid, as saved" } };
+    if (!a.json_out.empty()) {
+        std::ofstream(a.json_out) << j.dump(2) << "\n";
+    } else {
+        std::printf("%s\n", j.dump().c_str());
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    CLI::App app{ "steg-trainer: train and evaluate steg models (Rehman et al. 2017, Eq. 1)" };
+    app.require_subcommand(1);
+    app.footer("Examples:\n"
+               "  steg-trainer train --covers imagenet-sample --covers bsds/train --size 64 --epochs 200 -o my.safetensors\n"
+               "  steg-trainer train ... --resume          (continue after Ctrl-C or a crash)\n"
+               "  steg-trainer eval --model my.safetensors --covers bsds/test --size 300\n"
+               "Exit status: 0 success, 2 usage error, 3 bad data, 4 bad model or checkpoint, 130 interrupted.");
+
+    TrainArgs ta;
+    ta.command = "steg-trainer";  // recorded in the model's training summary
+    for (int i = 1; i < argc; ++i) {
+        ta.command += std::string(" ") + argv[i];
+    }
+    auto * tr = app.add_subcommand("train", "train a model with the joint loss of Eq. 1");
+    tr->add_option("--covers", ta.covers, "cover data: image folder, CIFAR-10 .bin batches, or MNIST idx3 (repeatable)")
+        ->required();
+    tr->add_option("--payloads", ta.payloads, "payload data (default: drawn from the covers, disjointly)");
+    tr->add_option("-o,--output", ta.out, "model file to write (.safetensors)")->required();
+    tr->add_option("--size", ta.o.size, "training crop edge in pixels")->capture_default_str()->check(CLI::Range(11, 4096));
+    tr->add_option("--batch", ta.o.batch, "batch size")->capture_default_str()->check(CLI::Range(1, 4096));
+    tr->add_option("--epochs", ta.o.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 1000000));
+    tr->add_option("--repeat", ta.o.repeat, "passes over the training images per epoch")->capture_default_str();
+    tr->add_option("--lr", ta.o.lr, "Adam learning rate")->capture_default_str();
+    tr->add_option("--schedule", ta.schedule, "learning-rate schedule")->check(CLI::IsMember({ "constant", "cosine" }))->capture_default_str();
+    tr->add_option("--lr-min", ta.o.lr_min, "final learning rate of the cosine schedule")->capture_default_str();
+    tr->add_option("--alpha", ta.o.alpha, "weight of the cover term ||Ih - Oe||^2")->capture_default_str();
+    tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str();
+    tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str();
+    tr->add_option("--seed", ta.o.seed, "seed of the split, the pairing, the crops and the init")->capture_default_str();
+    tr->add_option("--val-fraction", ta.val_fraction, "share of images held out for validation")->capture_default_str();
+    tr->add_option("--test-fraction", ta.test_fraction, "share of images held out for testing (never seen)")->capture_default_str();
+    tr->add_option("--val-every", ta.val_every, "validate every N epochs")->capture_default_str()->check(CLI::PositiveNumber);
+    tr->add_option("--val-size", ta.val_size, "validation image size (default: --size)");
+    tr->add_option("--val-max", ta.val_max, "at most this many validation pairs")->capture_default_str();
+    tr->add_flag("--float-hybrid", ta.o.float_hybrid, "train on the float hybrid as the paper did (default: 8-bit hybrid)");
+    tr->add_option("--payload-mode", ta.payload_mode, "payload from an RGB image: gray (BT.601) or one random channel")
+        ->check(CLI::IsMember({ "gray", "channel" }))->capture_default_str();
+    tr->add_option("--device", ta.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();
+    tr->add_option("--threads", ta.o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+    tr->add_option("--checkpoint", ta.checkpoint, "checkpoint file (default: OUTPUT.ckpt)");
+    tr->add_option("--log", ta.log, "JSON-lines log, one line per epoch (default: OUTPUT.log.jsonl)");
+    tr->add_flag("--resume", ta.resume, "continue from the checkpoint");
+
+    EvalArgs ea;
+    auto *   ev = app.add_subcommand("eval", "measure a model as the paper's Tables 2 and 3 do, on the 8-bit hybrid");
+    ev->add_option("--model", ea.model, "model file (.safetensors)")->required();
+    ev->add_option("--covers", ea.covers, "cover data (image folder, CIFAR-10 .bin, MNIST idx3)")->required();
+    ev->add_option("--payloads", ea.payloads, "payload data (default: other images of the covers)");
+    ev->add_option("--size", ea.size, "images are resized to size x size")->capture_default_str();
+    ev->add_option("--max", ea.max, "at most this many pairs")->capture_default_str();
+    ev->add_option("--seed", ea.seed, "seed of the pairing")->capture_default_str();
+    ev->add_option("--json", ea.json_out, "write the JSON result here instead of stdout");
+    ev->add_option("--device", ea.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();
+    ev->add_option("--threads", ea.threads, "CPU threads (0 = all cores)")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError & e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    try {
+        return *tr ? train(ta) : eval(ea);
+    } catch (const steg::Error & e) {
+        std::fprintf(stderr, "steg-trainer: %s\n", e.what());
+        switch (e.status()) {
+            case STEG_ERR_IO:
+            case STEG_ERR_INVALID_ARGUMENT: return 3;
+            case STEG_ERR_MODEL: return 4;
+            default: return 1;
+        }
+    } catch (const std::exception & e) {
+        std::fprintf(stderr, "steg-trainer: internal error: %s\n", e.what());
+        return 1;
+    }
+}
