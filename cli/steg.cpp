@@ -258,11 +258,11 @@ int cmd_compare(const std::string & a_path, const std::string & b_path, bool jso
         return rc;
     }
     const double psnr = steg_psnr(&a.img, &b.img);
-    if (psnr < 0) {
+    if (std::isnan(psnr)) {
         return fail(STEG_ERR_INVALID_ARGUMENT);
     }
     const double ssim = steg_ssim(&a.img, &b.img);
-    if (ssim < -1.5) {
+    if (std::isnan(ssim)) {
         return fail(STEG_ERR_INVALID_ARGUMENT);
     }
     char psnr_text[32];  // identical images have an infinite PSNR

@@ -193,7 +193,7 @@ STEG_API bool steg_path_is_lossy(const char * path);
  * PSNR in dB over all colour samples (peak 255; +inf for identical images).
  * SSIM after Wang et al. 2004 (11x11 Gaussian, sigma 1.5, K1 0.01, K2 0.03, L 255),
  * computed per colour channel over the windows that fit inside the image and
- * averaged over channels. Both return a negative value on error. */
+ * averaged over channels. Both return NaN on error (see steg_last_error). */
 STEG_API double steg_psnr(const struct steg_image * a, const struct steg_image * b);
 STEG_API double steg_ssim(const struct steg_image * a, const struct steg_image * b);
 

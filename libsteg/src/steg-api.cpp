@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -258,7 +259,7 @@ bool steg_path_is_lossy(const char * path) {
 }
 
 double steg_psnr(const steg_image * a, const steg_image * b) {
-    double v = -1;
+    double v = std::nan("");
     guarded([&] {
         if (!a || !b) {
             throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
@@ -269,7 +270,7 @@ double steg_psnr(const steg_image * a, const steg_image * b) {
 }
 
 double steg_ssim(const steg_image * a, const steg_image * b) {
-    double v = -1;
+    double v = std::nan("");
     guarded([&] {
         if (!a || !b) {
             throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");

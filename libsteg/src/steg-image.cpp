@@ -286,14 +286,23 @@ void load_image(const std::string & path, int64_t max_pixels, steg_image & out) 
     if (!fp) {
         throw Error(STEG_ERR_IO, "cannot open '" + path + "': " + std::strerror(errno));
     }
-    unsigned char magic[8] = { 0 };
-    const size_t  n        = fread(magic, 1, sizeof magic, fp.get());
+    // The first 24 bytes: a PNG's signature and its IHDR's width and height (the PNG
+    // spec puts IHDR first), or a JPEG's SOI marker.
+    unsigned char head[24] = { 0 };
+    const size_t  n        = fread(head, 1, sizeof head, fp.get());
     rewind(fp.get());
     Decoded d;
     bool    ok;
-    if (n == 8 && png_sig_cmp(magic, 0, 8) == 0) {
+    if (n >= 8 && png_sig_cmp(head, 0, 8) == 0) {
+        // Refuse a decompression bomb before libpng reads anything more.
+        const uint64_t w = png_get_uint_32(head + 16), h = png_get_uint_32(head + 20);
+        if (n == 24 && std::memcmp(head + 12, "IHDR", 4) == 0 && w * h > uint64_t(max_pixels)) {
+            throw Error(STEG_ERR_IO, "cannot read '" + path + "': declares " + std::to_string(w) + "x" +
+                                         std::to_string(h) + " pixels, more than the limit of " +
+                                         std::to_string(max_pixels));
+        }
         ok = decode_png(fp.get(), max_pixels, &d);
-    } else if (n >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) {
+    } else if (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) {
         ok = decode_jpeg(fp.get(), max_pixels, &d);
     } else {
         throw Error(STEG_ERR_IO, "'" + path + "' is " + (n == 0 ? "empty" : "not a PNG or JPEG image"));

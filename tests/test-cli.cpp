@@ -1,0 +1,206 @@
+// The steg command end to end: real photos through hide, a saved PNG, and reveal; every
+// bad input gets a clear message, its own exit code and no output file.
+#include "test-util.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <sys/wait.h>
+
+using steg_test::Image;
+using steg_test::TempDir;
+
+namespace {
+
+struct Result {
+    int         code;
+    std::string out, err;
+};
+
+class Cli : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        model = dir.file("m.safetensors");
+        steg_test::write_random_model(model, 5);
+        Image cover(96, 64, STEG_FORMAT_RGB8), rgba(96, 64, STEG_FORMAT_RGBA8), gray(96, 64, STEG_FORMAT_GRAY8),
+            big(200, 150, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(cover.img, 1);
+        steg_test::fill_synthetic(rgba.img, 2);
+        steg_test::fill_synthetic(gray.img, 3);
+        steg_test::fill_synthetic(big.img, 4);
+        steg_image_save(dir.file("cover.png").c_str(), &cover.img, 0);
+        steg_image_save(dir.file("rgba.png").c_str(), &rgba.img, 0);
+        steg_image_save(dir.file("gray.png").c_str(), &gray.img, 0);
+        steg_image_save(dir.file("big.png").c_str(), &big.img, 0);
+        steg_image_save(dir.file("big.jpg").c_str(), &big.img, STEG_SAVE_ALLOW_LOSSY);
+    }
+
+    // Runs `steg ARGS` with `env` (VAR=value ...) in front; captures both streams.
+    Result run(const std::string & args, const std::string & env = "") {
+        const std::string cmd = "env " + env + " " STEG_CLI " " + args + " >" + dir.file("stdout") + " 2>" + dir.file("stderr");
+        const int         rc  = std::system(cmd.c_str());
+        return { WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, steg_test::read_file(dir.file("stdout")),
+                 steg_test::read_file(dir.file("stderr")) };
+    }
+
+    std::string m() const { return " --model " + model; }
+
+    TempDir     dir;
+    std::string model;
+};
+
+}  // namespace
+
+TEST_F(Cli, HelpOnEverySubcommand) {
+    for (const char * sub : { "", "hide ", "reveal ", "compare ", "info " }) {
+        Result r = run(std::string(sub) + "--help");
+        EXPECT_EQ(r.code, 0) << sub;
+        EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
+        EXPECT_NE(r.out.find("Exit status"), std::string::npos) << sub;
+    }
+    EXPECT_NE(run("hide --help").out.find("letterbox"), std::string::npos);
+}
+
+TEST_F(Cli, UsageErrorsExitWithTwo) {
+    EXPECT_EQ(run("").code, 2);
+    EXPECT_EQ(run("frobnicate").code, 2);
+    EXPECT_EQ(run("hide " + dir.file("cover.png") + " " + dir.file("gray.png")).code, 2);  // no -o
+    EXPECT_EQ(run("hide a.png b.png -o c.png --fit diagonal").code, 2);
+    EXPECT_EQ(run("hide a.png b.png -o c.png --threads -1").code, 2);
+}
+
+TEST_F(Cli, EndToEndOnRealPhotosMatchesTheLibrary) {
+    std::vector<std::string> photos = steg_test::real_photos();
+    if (photos.size() < 2) {  // no package photos and no ../shared: generated pictures still exercise the path
+        photos = { dir.file("big.png"), dir.file("gray.png") };
+    }
+    const std::string shipped = steg_test::shipped_model();
+    for (const std::string & mdl : { model, shipped }) {
+        if (mdl.empty()) {
+            continue;
+        }
+        const std::string cover = photos[0], secret = photos[1];
+        Result h = run("hide " + cover + " " + secret + " -o " + dir.file("hybrid.png") + " --model " + mdl);
+        ASSERT_EQ(h.code, 0) << h.err;
+        EXPECT_NE(h.out.find("8 bpp, payload 33.3%"), std::string::npos) << h.out;
+        Result r = run("reveal " + dir.file("hybrid.png") + " -o " + dir.file("revealed.png") + " --model " + mdl);
+        ASSERT_EQ(r.code, 0) << r.err;
+
+        // The library, given the same files, reveals exactly what the command wrote.
+        Image c, s, payload, hybrid, revealed, mine;
+        ASSERT_EQ(steg_image_load(cover.c_str(), 0, &c.img), STEG_OK);
+        ASSERT_EQ(steg_image_load(secret.c_str(), 0, &s.img), STEG_OK);
+        ASSERT_EQ(steg_image_load(dir.file("hybrid.png").c_str(), 0, &hybrid.img), STEG_OK);
+        ASSERT_EQ(steg_image_load(dir.file("revealed.png").c_str(), 0, &revealed.img), STEG_OK);
+        EXPECT_EQ(hybrid.img.width, c.img.width);
+        EXPECT_EQ(hybrid.img.height, c.img.height);
+        ASSERT_EQ(steg_payload_prepare(&s.img, c.img.width, c.img.height, STEG_FIT_SCALE, STEG_CHANNEL_LUMA, &payload.img),
+                  STEG_OK);
+        steg_context * ctx = steg_init_from_file(mdl.c_str(), steg_context_default_params());
+        ASSERT_NE(ctx, nullptr);
+        ASSERT_EQ(steg_image_alloc(&mine.img, c.img.width, c.img.height, STEG_FORMAT_GRAY8), STEG_OK);
+        ASSERT_EQ(steg_reveal(ctx, &hybrid.img, &mine.img), STEG_OK);
+        steg_free(ctx);
+        EXPECT_EQ(std::memcmp(mine.img.data, revealed.img.data, size_t(c.img.width) * c.img.height), 0);
+
+        // steg compare prints what the library computes.
+        Result cmp = run("compare " + cover + " " + dir.file("hybrid.png") + " --json");
+        ASSERT_EQ(cmp.code, 0) << cmp.err;
+        const double psnr = steg_psnr(&c.img, &hybrid.img);
+        EXPECT_NEAR(std::stod(cmp.out.substr(cmp.out.find(':') + 1)), psnr, 0.01) << cmp.out;
+        if (mdl == shipped) {
+            // What a user relies on: the hybrid looks like the cover and the payload comes back.
+            EXPECT_GT(psnr, 28.0);
+            EXPECT_GT(steg_psnr(&payload.img, &revealed.img), 28.0);
+            EXPECT_GT(steg_ssim(&payload.img, &revealed.img), 0.85);
+        }
+    }
+}
+
+TEST_F(Cli, RgbaCoverKeepsItsAlpha) {
+    Result h = run("hide " + dir.file("rgba.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") + m());
+    ASSERT_EQ(h.code, 0) << h.err;
+    Image a, b;
+    ASSERT_EQ(steg_image_load(dir.file("rgba.png").c_str(), 0, &a.img), STEG_OK);
+    ASSERT_EQ(steg_image_load(dir.file("h.png").c_str(), 0, &b.img), STEG_OK);
+    ASSERT_EQ(b.img.format, STEG_FORMAT_RGBA8);
+    for (int i = 0; i < 96 * 64; ++i) {
+        ASSERT_EQ(a.img.data[i * 4 + 3], b.img.data[i * 4 + 3]) << i;
+    }
+}
+
+TEST_F(Cli, PayloadLargerThanTheCoverIsFitted) {
+    for (const char * fit : { "scale", "letterbox" }) {
+        Result h = run("hide " + dir.file("cover.png") + " " + dir.file("big.jpg") + " -o " + dir.file("h.png") +
+                       " --fit " + fit + " --channel g" + m());
+        ASSERT_EQ(h.code, 0) << h.err;
+        Image out;
+        ASSERT_EQ(steg_image_load(dir.file("h.png").c_str(), 0, &out.img), STEG_OK);
+        EXPECT_EQ(out.img.width, 96);
+        EXPECT_EQ(out.img.height, 64);
+    }
+}
+
+TEST_F(Cli, BadInputsGetAMessageAnExitCodeAndNoOutput) {
+    const std::string out = dir.file("out.png");
+    const std::string png = steg_test::read_file(dir.file("cover.png"));
+    const std::string jpg = steg_test::read_file(dir.file("big.jpg"));
+    steg_test::write_file(dir.file("trunc.png"), png.substr(0, png.size() / 2));
+    steg_test::write_file(dir.file("trunc.jpg"), jpg.substr(0, jpg.size() / 2));
+    steg_test::write_file(dir.file("empty.png"), "");
+    steg_test::write_file(dir.file("model.png"), png);
+
+    struct Case {
+        std::string args;
+        int         code;
+        std::string says;
+    };
+    const std::string c = dir.file("cover.png"), g = dir.file("gray.png");
+    const std::vector<Case> cases = {
+        { "hide " + dir.file("missing.png") + " " + g + " -o " + out + m(), 3, "missing.png" },
+        { "hide " + c + " " + dir.file("missing.png") + " -o " + out + m(), 3, "missing.png" },
+        { "hide " + dir.file("trunc.png") + " " + g + " -o " + out + m(), 3, "trunc.png" },
+        { "hide " + c + " " + dir.file("trunc.jpg") + " -o " + out + m(), 3, "truncated" },
+        { "hide " + dir.file("empty.png") + " " + g + " -o " + out + m(), 3, "empty" },
+        { "hide " + c + " " + g + " -o " + out + " --max-pixels 100" + m(), 3, "more than the limit" },
+        { "hide " + g + " " + c + " -o " + out + m(), 3, "grayscale" },
+        { "hide " + c + " " + g + " -o " + out + " --model " + dir.file("model.png"), 4, "model.png" },
+        { "hide " + c + " " + g + " -o " + out + " --model " + dir.file("nope.safetensors"), 4, "nope.safetensors" },
+        { "hide " + c + " " + g + " -o " + dir.file("out.jpg") + m(), 2, "lossy" },
+        { "hide " + c + " " + g + " -o " + dir.file("no/dir/out.png") + m(), 3, "no/dir/out.png" },
+        { "reveal " + g + " -o " + out + m(), 3, "grayscale" },
+        { "reveal " + dir.file("trunc.png") + " -o " + out + m(), 3, "trunc.png" },
+        { "reveal " + c + " -o " + out + " --model " + dir.file("model.png"), 4, "model.png" },
+        { "compare " + c + " " + dir.file("big.png"), 3, "differ in size" },
+        { "compare " + c + " " + g, 3, "grayscale" },
+        { "info " + dir.file("model.png"), 4, "model.png" },
+    };
+    for (const auto & k : cases) {
+        Result r = run(k.args);
+        EXPECT_EQ(r.code, k.code) << k.args << "\n" << r.err;
+        EXPECT_NE(r.err.find(k.says), std::string::npos) << k.args << "\n" << r.err;
+        EXPECT_FALSE(steg_test::file_exists(out)) << k.args;
+        EXPECT_FALSE(steg_test::file_exists(dir.file("out.jpg"))) << k.args;
+    }
+    EXPECT_EQ(run("hide " + c + " " + g + " -o " + dir.file("ok.jpg") + " --allow-lossy" + m()).code, 0);
+}
+
+TEST_F(Cli, DefaultModelComesFromTheEnvironment) {
+    Result r = run("info", "STEG_MODEL=" + model);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("architecture: rehman2017"), std::string::npos);
+    EXPECT_NE(r.out.find(model), std::string::npos);
+    EXPECT_EQ(run("info", "STEG_MODEL=" + dir.file("none.safetensors")).code, 4);
+    EXPECT_EQ(run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png"),
+                  "STEG_MODEL=" + model)
+                  .code,
+              0);
+}
+
+TEST_F(Cli, CompareIdenticalImages) {
+    Result r = run("compare " + dir.file("cover.png") + " " + dir.file("cover.png"));
+    ASSERT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("PSNR inf dB  SSIM 1.0000"), std::string::npos) << r.out;
+}

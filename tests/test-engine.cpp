@@ -1,0 +1,197 @@
+// Hide and reveal through the C API: tiling is exact, in-place works, alpha and strides
+// are respected, progress can cancel, and bad arguments are refused.
+#include "steg-model.h"
+#include "test-util.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstring>
+
+using steg_test::Image;
+using steg_test::TempDir;
+
+namespace {
+
+struct Ctx {
+    steg_context * ctx = nullptr;
+    Ctx(const std::string & model, int tile, steg_progress_callback cb = nullptr, void * ud = nullptr) {
+        steg_context_params p = steg_context_default_params();
+        p.device              = STEG_DEVICE_CPU;
+        p.tile_size           = tile;
+        p.progress            = cb;
+        p.progress_user_data  = ud;
+        ctx                   = steg_init_from_file(model.c_str(), p);
+        EXPECT_NE(ctx, nullptr) << steg_last_error();
+    }
+    ~Ctx() { steg_free(ctx); }
+};
+
+class Engine : public ::testing::Test {
+  protected:
+    void SetUp() override { steg_test::write_random_model(model = dir.file("m.safetensors"), 11); }
+    TempDir     dir;
+    std::string model;
+};
+
+bool same_pixels(const steg_image & a, const steg_image & b) {
+    return a.width == b.width && a.height == b.height && a.format == b.format &&
+           std::memcmp(a.data, b.data, size_t(a.width) * a.height * steg_format_channels(a.format)) == 0;
+}
+
+}  // namespace
+
+TEST_F(Engine, WholeImageEqualsTheNetworkOnTheEightBitGrid) {
+    Image cover(37, 29, STEG_FORMAT_RGB8), payload(37, 29, STEG_FORMAT_GRAY8), hybrid(37, 29, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(cover.img, 1);
+    steg_test::fill_synthetic(payload.img, 2);
+    Ctx c(model, 512);
+    ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
+
+    torch::NoGradGuard g;
+    steg::Model        m    = steg::load_model(model);
+    auto               host = torch::from_blob(cover.img.data, { 29, 37, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
+    auto               guest = torch::from_blob(payload.img.data, { 1, 1, 29, 37 }, torch::kUInt8);
+    auto               oe    = m.encoder->forward(host.to(torch::kFloat32) / 255 - 0.5, guest.to(torch::kFloat32) / 255 - 0.5);
+    auto expected = ((oe + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
+    EXPECT_EQ(std::memcmp(expected.data_ptr<uint8_t>(), hybrid.img.data, 37 * 29 * 3), 0);
+}
+
+TEST_F(Engine, TiledIsBitIdenticalToWholeImageOnOddSizes) {
+    for (auto [w, h, tile] : { std::tuple{ 97, 61, 32 }, std::tuple{ 131, 77, 45 }, std::tuple{ 64, 200, 33 } }) {
+        Image cover(w, h, STEG_FORMAT_RGB8), payload(w, h, STEG_FORMAT_GRAY8);
+        Image whole(w, h, STEG_FORMAT_RGB8), tiled(w, h, STEG_FORMAT_RGB8);
+        Image rev_whole(w, h, STEG_FORMAT_GRAY8), rev_tiled(w, h, STEG_FORMAT_GRAY8);
+        steg_test::fill_synthetic(cover.img, uint32_t(w));
+        steg_test::fill_synthetic(payload.img, uint32_t(h));
+        Ctx big(model, 4096), small(model, tile);
+        ASSERT_EQ(steg_hide(big.ctx, &cover.img, &payload.img, &whole.img), STEG_OK);
+        ASSERT_EQ(steg_hide(small.ctx, &cover.img, &payload.img, &tiled.img), STEG_OK);
+        EXPECT_TRUE(same_pixels(whole.img, tiled.img)) << w << "x" << h << " tile " << tile;
+        ASSERT_EQ(steg_reveal(big.ctx, &whole.img, &rev_whole.img), STEG_OK);
+        ASSERT_EQ(steg_reveal(small.ctx, &whole.img, &rev_tiled.img), STEG_OK);
+        EXPECT_TRUE(same_pixels(rev_whole.img, rev_tiled.img)) << w << "x" << h << " tile " << tile;
+    }
+}
+
+TEST_F(Engine, InPlaceHideEqualsOutOfPlace) {
+    Image cover(90, 70, STEG_FORMAT_RGB8), payload(90, 70, STEG_FORMAT_GRAY8), hybrid(90, 70, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(cover.img, 5);
+    steg_test::fill_synthetic(payload.img, 6);
+    Ctx c(model, 32);
+    ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK);
+    ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &cover.img), STEG_OK);  // hybrid is the cover
+    EXPECT_TRUE(same_pixels(cover.img, hybrid.img));
+}
+
+TEST_F(Engine, RgbaKeepsAlphaAndHidesLikeRgb) {
+    const int w = 50, h = 40;
+    Image     rgba(w, h, STEG_FORMAT_RGBA8), rgb(w, h, STEG_FORMAT_RGB8), payload(w, h, STEG_FORMAT_GRAY8);
+    Image     out_rgba(w, h, STEG_FORMAT_RGBA8), out_rgb(w, h, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(rgba.img, 9);
+    steg_test::fill_synthetic(payload.img, 10);
+    for (int i = 0; i < w * h; ++i) {
+        std::memcpy(rgb.img.data + i * 3, rgba.img.data + i * 4, 3);
+    }
+    Ctx c(model, 16 + 16);
+    ASSERT_EQ(steg_hide(c.ctx, &rgba.img, &payload.img, &out_rgba.img), STEG_OK);
+    ASSERT_EQ(steg_hide(c.ctx, &rgb.img, &payload.img, &out_rgb.img), STEG_OK);
+    for (int i = 0; i < w * h; ++i) {
+        ASSERT_EQ(out_rgba.img.data[i * 4 + 3], rgba.img.data[i * 4 + 3]) << "alpha changed at " << i;
+        ASSERT_EQ(std::memcmp(out_rgba.img.data + i * 4, out_rgb.img.data + i * 3, 3), 0) << i;
+    }
+}
+
+TEST_F(Engine, RowStridesAreRespected) {
+    const int w = 33, h = 21, pad = 7;
+    Image     cover(w, h, STEG_FORMAT_RGB8), payload(w, h, STEG_FORMAT_GRAY8), hybrid(w, h, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(cover.img, 3);
+    steg_test::fill_synthetic(payload.img, 4);
+    // The same pixels in buffers with padded rows (as GIMP tiles and video frames have).
+    std::vector<uint8_t> cbuf(size_t(h) * (w * 3 + pad), 0xAB), pbuf(size_t(h) * (w + pad), 0xCD),
+        hbuf(size_t(h) * (w * 3 + pad), 0xEF);
+    for (int y = 0; y < h; ++y) {
+        std::memcpy(&cbuf[size_t(y) * (w * 3 + pad)], cover.px(0, y), w * 3);
+        std::memcpy(&pbuf[size_t(y) * (w + pad)], payload.px(0, y), w);
+    }
+    steg_image cs{ w, h, STEG_FORMAT_RGB8, w * 3 + pad, cbuf.data() }, ps{ w, h, STEG_FORMAT_GRAY8, w + pad, pbuf.data() },
+        hs{ w, h, STEG_FORMAT_RGB8, w * 3 + pad, hbuf.data() };
+    Ctx c(model, 512);
+    ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK);
+    ASSERT_EQ(steg_hide(c.ctx, &cs, &ps, &hs), STEG_OK);
+    for (int y = 0; y < h; ++y) {
+        ASSERT_EQ(std::memcmp(&hbuf[size_t(y) * (w * 3 + pad)], hybrid.px(0, y), w * 3), 0) << y;
+        for (int k = 0; k < pad; ++k) {
+            ASSERT_EQ(hbuf[size_t(y) * (w * 3 + pad) + w * 3 + k], 0xEF) << "padding written in row " << y;
+        }
+    }
+}
+
+TEST_F(Engine, ProgressReachesOneAndCanCancel) {
+    Image cover(100, 100, STEG_FORMAT_RGB8), payload(100, 100, STEG_FORMAT_GRAY8), hybrid(100, 100, STEG_FORMAT_RGB8);
+    std::vector<float> seen;
+    auto               record = [](float f, void * ud) {
+        static_cast<std::vector<float> *>(ud)->push_back(f);
+        return true;
+    };
+    {
+        Ctx c(model, 32, record, &seen);
+        ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK);
+    }
+    ASSERT_EQ(seen.size(), 16u);  // 4 x 4 tiles
+    EXPECT_FLOAT_EQ(seen.back(), 1.0f);
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+
+    std::memset(hybrid.img.data, 7, 100 * 100 * 3);
+    int  calls  = 0;
+    auto cancel = [](float, void * ud) { return ++*static_cast<int *>(ud) < 3; };
+    Ctx  c(model, 32, cancel, &calls);
+    EXPECT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_ERR_CANCELLED);
+    EXPECT_EQ(calls, 3);
+    EXPECT_STREQ(steg_last_error(), "cancelled");
+}
+
+TEST_F(Engine, BadArgumentsAreRefusedWithAReason) {
+    Image cover(20, 20, STEG_FORMAT_RGB8), gray(20, 20, STEG_FORMAT_GRAY8), small(10, 20, STEG_FORMAT_GRAY8);
+    Image hybrid(20, 20, STEG_FORMAT_RGB8), rgba(20, 20, STEG_FORMAT_RGBA8);
+    Ctx   c(model, 512);
+    EXPECT_EQ(steg_hide(nullptr, &cover.img, &gray.img, &hybrid.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(steg_hide(c.ctx, &gray.img, &gray.img, &hybrid.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("grayscale"), std::string::npos);
+    EXPECT_EQ(steg_hide(c.ctx, &cover.img, &small.img, &hybrid.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("10x20"), std::string::npos);
+    EXPECT_EQ(steg_hide(c.ctx, &cover.img, &cover.img, &hybrid.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("GRAY8"), std::string::npos);
+    EXPECT_EQ(steg_hide(c.ctx, &cover.img, &gray.img, &rgba.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(steg_reveal(c.ctx, &gray.img, &gray.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(steg_reveal(c.ctx, &cover.img, &small.img), STEG_ERR_INVALID_ARGUMENT);
+    steg_image empty{ 0, 0, STEG_FORMAT_RGB8, 0, nullptr };
+    EXPECT_EQ(steg_hide(c.ctx, &empty, &gray.img, &hybrid.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("empty"), std::string::npos);
+}
+
+TEST_F(Engine, CudaRequestedWithoutCudaSaysSo) {
+    if (torch::cuda::is_available()) {
+        GTEST_SKIP() << "this machine has CUDA";
+    }
+    steg_context_params p = steg_context_default_params();
+    p.device              = STEG_DEVICE_CUDA;
+    EXPECT_EQ(steg_init_from_file(model.c_str(), p), nullptr);
+    EXPECT_NE(std::string(steg_last_error()).find("CUDA"), std::string::npos);
+    p.device = STEG_DEVICE_AUTO;
+    steg_context * ctx = steg_init_from_file(model.c_str(), p);
+    ASSERT_NE(ctx, nullptr);
+    EXPECT_STREQ(steg_context_device(ctx), "cpu");
+    steg_free(ctx);
+}
+
+TEST_F(Engine, MetadataIsReadable) {
+    Ctx c(model, 0);
+    EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017");
+    EXPECT_EQ(steg_model_meta(c.ctx, "no such key"), nullptr);
+    int n = 0;
+    while (steg_model_meta_key(c.ctx, n)) {
+        ++n;
+    }
+    EXPECT_GE(n, 4);
+}

@@ -1,0 +1,185 @@
+// Image files: every PNG layout and JPEG load into 8-bit buffers; damaged, empty,
+// hostile and oversized files are refused with a reason; saving is atomic and refuses
+// lossy formats unless asked.
+#include "test-util.h"
+
+#include <gtest/gtest.h>
+#include <png.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+using steg_test::Image;
+using steg_test::TempDir;
+
+namespace {
+
+void put_be32(std::string & s, uint32_t v) {
+    for (int i = 3; i >= 0; --i) {
+        s.push_back(char((v >> (8 * i)) & 0xff));
+    }
+}
+
+// A PNG holding only a (CRC-correct) IHDR and IEND: enough for a reader to see the size.
+std::string png_header_only(uint32_t w, uint32_t h) {
+    std::string body = "IHDR";
+    put_be32(body, w);
+    put_be32(body, h);
+    body += std::string("\x08\x02\x00\x00\x00", 5);
+    std::string png = "\x89PNG\r\n\x1a\n";
+    put_be32(png, 13);
+    png += body;
+    put_be32(png, uint32_t(crc32(0, reinterpret_cast<const Bytef *>(body.data()), uInt(body.size()))));
+    png += std::string("\0\0\0\0IEND\xae\x42\x60\x82", 12);
+    return png;
+}
+
+std::string load_error(const std::string & path, int64_t max_pixels = 0) {
+    steg_image img{};
+    if (steg_image_load(path.c_str(), max_pixels, &img) == STEG_OK) {
+        steg_image_free(&img);
+        return "";
+    }
+    return steg_last_error();
+}
+
+bool only_file_in(const std::string & dir, const std::string & name) {
+    int n = 0;
+    for (const auto & e : std::filesystem::directory_iterator(dir)) {
+        n += e.path().filename() == name ? 1 : 100;
+    }
+    return n == 1;
+}
+
+}  // namespace
+
+TEST(ImageFile, PngRoundTripForEachFormat) {
+    TempDir d;
+    for (steg_format f : { STEG_FORMAT_GRAY8, STEG_FORMAT_RGB8, STEG_FORMAT_RGBA8 }) {
+        Image a(23, 17, f);
+        steg_test::fill_synthetic(a.img, 3);
+        ASSERT_EQ(steg_image_save(d.file("a.png").c_str(), &a.img, 0), STEG_OK) << steg_last_error();
+        Image b;
+        ASSERT_EQ(steg_image_load(d.file("a.png").c_str(), 0, &b.img), STEG_OK) << steg_last_error();
+        EXPECT_EQ(b.img.format, f);
+        EXPECT_EQ(std::memcmp(a.img.data, b.img.data, 23 * 17 * steg_format_channels(f)), 0);
+    }
+}
+
+TEST(ImageFile, SixteenBitPngIsRoundedToEightBits) {
+    TempDir               d;
+    std::vector<uint16_t> px(4 * 2 * 3);
+    for (size_t i = 0; i < px.size(); ++i) {
+        px[i] = uint16_t(i * 2801 + 77);
+    }
+    png_image pi{};
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = 4, pi.height = 2, pi.format = PNG_FORMAT_LINEAR_RGB;
+    ASSERT_TRUE(png_image_write_to_file(&pi, d.file("16.png").c_str(), 0, px.data(), 0, nullptr));
+    Image b;
+    ASSERT_EQ(steg_image_load(d.file("16.png").c_str(), 0, &b.img), STEG_OK) << steg_last_error();
+    ASSERT_EQ(b.img.format, STEG_FORMAT_RGB8);
+    for (size_t i = 0; i < px.size(); ++i) {
+        EXPECT_EQ(b.img.data[i], uint8_t(std::lround(px[i] / 257.0))) << i;
+    }
+}
+
+TEST(ImageFile, PaletteAndGrayAlphaPngs) {
+    TempDir d;
+    // Palette: four colours, indices 0..3.
+    png_image pi{};
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = 4, pi.height = 1, pi.format = PNG_FORMAT_RGB_COLORMAP, pi.colormap_entries = 4;
+    const uint8_t map[12] = { 255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30 }, idx[4] = { 3, 2, 1, 0 };
+    ASSERT_TRUE(png_image_write_to_file(&pi, d.file("p.png").c_str(), 0, idx, 0, map));
+    Image p;
+    ASSERT_EQ(steg_image_load(d.file("p.png").c_str(), 0, &p.img), STEG_OK) << steg_last_error();
+    ASSERT_EQ(p.img.format, STEG_FORMAT_RGB8);
+    EXPECT_EQ(std::vector<uint8_t>(p.img.data, p.img.data + 12),
+              (std::vector<uint8_t>{ 10, 20, 30, 0, 0, 255, 0, 255, 0, 255, 0, 0 }));
+    // Gray + alpha becomes RGBA with the gray in each colour channel.
+    png_image ga{};
+    ga.version = PNG_IMAGE_VERSION;
+    ga.width = 2, ga.height = 1, ga.format = PNG_FORMAT_GA;
+    const uint8_t gapx[4] = { 40, 200, 90, 10 };
+    ASSERT_TRUE(png_image_write_to_file(&ga, d.file("ga.png").c_str(), 0, gapx, 0, nullptr));
+    Image g;
+    ASSERT_EQ(steg_image_load(d.file("ga.png").c_str(), 0, &g.img), STEG_OK) << steg_last_error();
+    ASSERT_EQ(g.img.format, STEG_FORMAT_RGBA8);
+    EXPECT_EQ(std::vector<uint8_t>(g.img.data, g.img.data + 8), (std::vector<uint8_t>{ 40, 40, 40, 200, 90, 90, 90, 10 }));
+}
+
+TEST(ImageFile, JpegRoundTripIsClose) {
+    TempDir d;
+    Image   a(64, 48, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(a.img, 8);
+    ASSERT_EQ(steg_image_save(d.file("a.jpg").c_str(), &a.img, STEG_SAVE_ALLOW_LOSSY), STEG_OK) << steg_last_error();
+    Image b;
+    ASSERT_EQ(steg_image_load(d.file("a.jpg").c_str(), 0, &b.img), STEG_OK) << steg_last_error();
+    EXPECT_EQ(b.img.width, 64);
+    EXPECT_EQ(b.img.format, STEG_FORMAT_RGB8);
+    EXPECT_GT(steg_psnr(&a.img, &b.img), 30.0);
+}
+
+TEST(ImageFile, DamagedAndHostileFilesAreRefused) {
+    TempDir d;
+    Image   a(64, 64, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(a.img, 2);
+    ASSERT_EQ(steg_image_save(d.file("a.png").c_str(), &a.img, 0), STEG_OK);
+    ASSERT_EQ(steg_image_save(d.file("a.jpg").c_str(), &a.img, STEG_SAVE_ALLOW_LOSSY), STEG_OK);
+    const std::string png = steg_test::read_file(d.file("a.png")), jpg = steg_test::read_file(d.file("a.jpg"));
+
+    EXPECT_NE(load_error(d.file("missing.png")).find("cannot open"), std::string::npos);
+    steg_test::write_file(d.file("empty.png"), "");
+    EXPECT_NE(load_error(d.file("empty.png")).find("empty"), std::string::npos);
+    steg_test::write_file(d.file("text.png"), "hello, I am not an image");
+    EXPECT_NE(load_error(d.file("text.png")).find("not a PNG or JPEG"), std::string::npos);
+
+    steg_test::write_file(d.file("t.png"), png.substr(0, png.size() / 2));
+    EXPECT_NE(load_error(d.file("t.png")).find("t.png"), std::string::npos);
+    steg_test::write_file(d.file("t.jpg"), jpg.substr(0, jpg.size() / 2));
+    EXPECT_NE(load_error(d.file("t.jpg")).find("truncated"), std::string::npos);
+
+    steg_test::write_file(d.file("zero.png"), png_header_only(0, 10));
+    EXPECT_NE(load_error(d.file("zero.png")).find("zero"), std::string::npos);
+    steg_test::write_file(d.file("huge.png"), png_header_only(100000, 100000));
+    EXPECT_NE(load_error(d.file("huge.png")).find("more than the limit"), std::string::npos);
+
+    // A JPEG whose frame header claims 65000 x 65000 pixels.
+    std::string big = jpg;
+    const auto  sof = big.find("\xff\xc0");
+    ASSERT_NE(sof, std::string::npos);
+    big[sof + 5] = big[sof + 7] = char(0xfd);
+    big[sof + 6] = big[sof + 8] = char(0xe8);
+    steg_test::write_file(d.file("huge.jpg"), big);
+    EXPECT_NE(load_error(d.file("huge.jpg")).find("more than the limit"), std::string::npos);
+
+    // The pixel cap is the caller's to lower.
+    EXPECT_NE(load_error(d.file("a.png"), 64 * 63).find("more than the limit"), std::string::npos);
+    EXPECT_EQ(load_error(d.file("a.png"), 64 * 64), "");
+}
+
+TEST(ImageFile, LossyOutputNeedsConsent) {
+    TempDir d;
+    Image   a(16, 16, STEG_FORMAT_RGB8);
+    EXPECT_EQ(steg_image_save(d.file("h.jpg").c_str(), &a.img, 0), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("lossy"), std::string::npos);
+    EXPECT_FALSE(steg_test::file_exists(d.file("h.jpg")));
+    EXPECT_EQ(steg_image_save(d.file("h.webp").c_str(), &a.img, STEG_SAVE_ALLOW_LOSSY), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(steg_path_is_lossy("x/Y.JPEG"));
+    EXPECT_FALSE(steg_path_is_lossy("x.jpg/y.png"));
+}
+
+TEST(ImageFile, AFailedSaveLeavesNothingBehind) {
+    TempDir d;
+    steg_test::write_file(d.file("out.png"), "previous content");
+    steg_image broken{ 16, 16, STEG_FORMAT_RGB8, 0, nullptr };
+    EXPECT_NE(steg_image_save(d.file("out.png").c_str(), &broken, 0), STEG_OK);
+    EXPECT_EQ(steg_test::read_file(d.file("out.png")), "previous content");
+    EXPECT_TRUE(only_file_in(d.path, "out.png"));  // no temporary left over
+    Image a(16, 16, STEG_FORMAT_RGB8);
+    EXPECT_EQ(steg_image_save(d.file("no/such/dir/x.png").c_str(), &a.img, 0), STEG_ERR_IO);
+    EXPECT_TRUE(only_file_in(d.path, "out.png"));
+}

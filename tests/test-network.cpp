@@ -1,0 +1,103 @@
+// The network is exactly Table 1 as ../shared/reference/paper_model.py reads it.
+#include "steg-network.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <map>
+
+namespace {
+
+std::map<std::string, std::vector<int64_t>> shapes_of(torch::nn::Module & m) {
+    std::map<std::string, std::vector<int64_t>> out;
+    for (const auto & p : m.named_parameters()) {
+        out[p.key()] = p.value().sizes().vec();
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(Network, ParameterCountsMatchThePaperReading) {
+    steg::Encoder enc;
+    steg::Decoder dec;
+    EXPECT_EQ(steg::count_parameters(*enc), 36051);
+    EXPECT_EQ(steg::count_parameters(*dec), 4819);
+    EXPECT_EQ(steg::kEncoderParams, 36051);
+    EXPECT_EQ(steg::kDecoderParams, 4819);
+}
+
+TEST(Network, EncoderLayerShapes) {
+    steg::Encoder enc;
+    auto          s = shapes_of(*enc);
+    // guest branch: 1 -> 16, then 16 -> 16, all 3x3
+    EXPECT_EQ(s["guest.0.weight"], (std::vector<int64_t>{ 16, 1, 3, 3 }));
+    for (int i = 1; i < 7; ++i) {
+        EXPECT_EQ(s["guest." + std::to_string(i) + ".weight"], (std::vector<int64_t>{ 16, 16, 3, 3 }));
+    }
+    // host branch: 3 -> 16; after host layers 1, 3, 5 the next layer sees 16 + 16 channels
+    EXPECT_EQ(s["host.0.weight"], (std::vector<int64_t>{ 16, 3, 3, 3 }));
+    for (int i = 1; i < 7; ++i) {
+        const int64_t in = i % 2 == 1 ? 32 : 16;
+        EXPECT_EQ(s["host." + std::to_string(i) + ".weight"], (std::vector<int64_t>{ 16, in, 3, 3 })) << i;
+    }
+    // tail: 1x1 convs 32 -> 16 -> 8 -> 3
+    EXPECT_EQ(s["tail.0.weight"], (std::vector<int64_t>{ 16, 32, 1, 1 }));
+    EXPECT_EQ(s["tail.2.weight"], (std::vector<int64_t>{ 8, 16, 1, 1 }));
+    EXPECT_EQ(s["tail.4.weight"], (std::vector<int64_t>{ 3, 8, 1, 1 }));
+    EXPECT_EQ(s.size(), 2u * (7 + 7 + 3));
+}
+
+TEST(Network, DecoderLayerShapes) {
+    steg::Decoder dec;
+    auto          s  = shapes_of(*dec);
+    const int64_t ch[] = { 3, 16, 16, 8, 8, 3, 3 };
+    for (int i = 0; i < 6; ++i) {
+        EXPECT_EQ(s["net." + std::to_string(2 * i) + ".weight"], (std::vector<int64_t>{ ch[i + 1], ch[i], 3, 3 }));
+    }
+    EXPECT_EQ(s["net.12.weight"], (std::vector<int64_t>{ 1, 3, 1, 1 }));
+    EXPECT_EQ(s.size(), 2u * 7);
+}
+
+TEST(Network, SamePaddingKeepsTheImageSize) {
+    torch::NoGradGuard g;
+    steg::Encoder      enc;
+    steg::Decoder      dec;
+    auto               oe = enc->forward(torch::rand({ 2, 3, 13, 17 }), torch::rand({ 2, 1, 13, 17 }));
+    EXPECT_EQ(oe.sizes().vec(), (std::vector<int64_t>{ 2, 3, 13, 17 }));
+    EXPECT_EQ(dec->forward(oe).sizes().vec(), (std::vector<int64_t>{ 2, 1, 13, 17 }));
+}
+
+TEST(Network, ReceptiveRadiusIsWhatTheTilingAssumes) {
+    // A change at one pixel must reach exactly kEncoderRadius pixels away, no further.
+    torch::NoGradGuard g;
+    torch::manual_seed(3);
+    steg::Encoder enc;
+    steg::xavier_init(*enc);
+    for (auto & p : enc->parameters()) {
+        p.abs_();  // positive weights: every path carries the change (ReLUs stay open)
+    }
+    const int n = 41, c = 20;
+    auto      host = torch::rand({ 1, 3, n, n }), guest = torch::rand({ 1, 1, n, n });
+    auto      base = enc->forward(host, guest);
+    guest[0][0][c][c] += 1.0;
+    auto diff = (enc->forward(host, guest) - base).abs().sum(1)[0];  // n x n
+    EXPECT_GT(diff[c][c + steg::kEncoderRadius].item<float>(), 0.0f);
+    EXPECT_EQ(diff[c][c + steg::kEncoderRadius + 1].item<float>(), 0.0f);
+}
+
+TEST(Network, XavierUniformInitWithZeroBiases) {
+    steg::Encoder enc;
+    steg::xavier_init(*enc);
+    for (const auto & p : enc->named_parameters()) {
+        const auto & t = p.value();
+        if (t.dim() == 1) {
+            EXPECT_EQ(t.abs().max().item<float>(), 0.0f) << p.key();
+            continue;
+        }
+        const double fan_in = t.size(1) * t.size(2) * t.size(3), fan_out = t.size(0) * t.size(2) * t.size(3);
+        const double bound  = std::sqrt(6.0 / (fan_in + fan_out));
+        EXPECT_LE(t.abs().max().item<double>(), bound + 1e-6) << p.key();
+        EXPECT_GT(t.abs().max().item<double>(), bound * 0.5) << p.key();  // spread over the range, not tiny
+    }
+}
