@@ -170,8 +170,8 @@ int check_output(const std::string & path, bool allow_lossy, const char * what) 
 }
 
 int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std::string & payload_path,
-             const std::string & out_path, const std::string & fit, const std::string & channel, bool allow_lossy,
-             int64_t max_pixels) {
+             const std::string & out_path, const std::string & payload_out, const std::string & fit,
+             const std::string & channel, bool allow_lossy, int64_t max_pixels) {
     if (int rc = check_output(out_path, allow_lossy, "hybrid")) {
         return rc;
     }
@@ -206,6 +206,9 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
         return fail(s);
     }
     if ((s = steg_image_save(out_path.c_str(), &hybrid.img, allow_lossy ? STEG_SAVE_ALLOW_LOSSY : 0)) != STEG_OK) {
+        return fail(s);
+    }
+    if (!payload_out.empty() && (s = steg_image_save(payload_out.c_str(), &payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
         return fail(s);
     }
     if (!mo.quiet) {
@@ -304,7 +307,7 @@ int main(int argc, char ** argv) {
     app.set_version_flag("--version", std::string("steg ") + steg_version());
 
     ModelOptions mo;
-    std::string  a, b, out;
+    std::string  a, b, out, payload_out;
     std::string  fit     = steg_param_get(STEG_PARAM_FIT)->choices[steg_param_get(STEG_PARAM_FIT)->default_value];
     std::string  channel = steg_param_get(STEG_PARAM_CHANNEL)->choices[steg_param_get(STEG_PARAM_CHANNEL)->default_value];
     bool         allow_lossy = false, json = false;
@@ -314,6 +317,7 @@ int main(int argc, char ** argv) {
     hide->add_option("COVER", a, "cover image (PNG or JPEG; RGB or RGBA)")->required();
     hide->add_option("PAYLOAD", b, "image to hide (any size and colour; made gray and fitted to the cover)")->required();
     hide->add_option("-o,--output", out, "hybrid image to write (.png)")->required();
+    hide->add_option("--payload-out", payload_out, "also save the payload as hidden (gray, fitted to the cover)");
     add_enum(hide, STEG_PARAM_FIT, fit);
     add_enum(hide, STEG_PARAM_CHANNEL, channel);
     hide->add_flag("--allow-lossy", allow_lossy, "allow a lossy output format such as JPEG (destroys the payload)");
@@ -349,7 +353,7 @@ int main(int argc, char ** argv) {
         return rc == 0 ? EXIT_OK_ : EXIT_USAGE;
     }
     if (*hide) {
-        return cmd_hide(mo, a, b, out, fit, channel, allow_lossy, max_pixels);
+        return cmd_hide(mo, a, b, out, payload_out, fit, channel, allow_lossy, max_pixels);
     }
     if (*reveal) {
         return cmd_reveal(mo, a, out, max_pixels);

@@ -6,6 +6,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#if defined(__GLIBC__)
+#    include <malloc.h>
+#endif
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -22,28 +27,25 @@ int64_t row_stride(const steg_image & img) {
     return img.stride ? img.stride : int64_t(img.width) * steg_format_channels(img.format);
 }
 
-// Zero-centred float planes of `img` over rect r: one plane per colour channel (alpha skipped).
+// Zero-centred floats of `img` over rect r as a 1 x planes x h x w tensor in
+// channels-last memory: the 8-bit pixels are already interleaved that way, so this is
+// one vectorised conversion, and oneDNN runs these small-channel convs fastest on it.
 torch::Tensor to_planes(const steg_image & img, const Rect & r, int planes) {
-    const int     ch = steg_format_channels(img.format);
-    torch::Tensor t  = torch::empty({ 1, planes, r.h, r.w }, torch::kFloat32);
-    float *       p  = t.data_ptr<float>();
-    const int64_t n  = int64_t(r.w) * r.h;
-    for (int y = 0; y < r.h; ++y) {
-        const uint8_t * src = img.data + (r.y + y) * row_stride(img) + int64_t(r.x) * ch;
-        for (int c = 0; c < planes; ++c) {
-            float * dst = p + c * n + int64_t(y) * r.w;
-            for (int x = 0; x < r.w; ++x) {
-                dst[x] = src[x * ch + c] * (1.0f / 255.0f) - STEG_PIXEL_CENTER;
-            }
-        }
-    }
-    return t;
+    const int64_t ch  = steg_format_channels(img.format);
+    uint8_t *     ptr = img.data + r.y * row_stride(img) + r.x * ch;
+    torch::Tensor u8  = torch::from_blob(ptr, { r.h, r.w, planes }, { row_stride(img), ch, 1 }, torch::kUInt8);
+    return u8.to(torch::kFloat32).mul_(1.0f / 255.0f).sub_(STEG_PIXEL_CENTER).permute({ 2, 0, 1 }).unsqueeze(0);
 }
 
-// Network output (zero-centred floats) back to the 8-bit grid: the same clamp and
-// rounding (half to even) that training applies to the hybrid.
+// Network output (zero-centred floats) back to the 8-bit grid, as h x w x planes bytes:
+// the same clamp and rounding (half to even) that training applies to the hybrid.
 torch::Tensor to_u8(const torch::Tensor & out) {
-    return ((out + STEG_PIXEL_CENTER) * 255.0f).round_().clamp_(0, 255).to(torch::kCPU, torch::kUInt8).contiguous();
+    return ((out[0] + STEG_PIXEL_CENTER) * 255.0f)
+        .round_()
+        .clamp_(0, 255)
+        .permute({ 1, 2, 0 })
+        .to(torch::kCPU, torch::kUInt8)
+        .contiguous();
 }
 
 // Runs `net` tile by tile over a width x height image. Each tile's inner part comes
@@ -72,17 +74,11 @@ void run_tiled(int width, int height, int tile, int halo, int out_planes,
             const Rect outer = { std::max(0, x0 - halo), std::max(0, y0 - halo), 0, 0 };
             const Rect r     = { outer.x, outer.y, std::min(width, x0 + cols + halo) - outer.x,
                                  std::min(height, y0 + rows + halo) - outer.y };
-            torch::Tensor  out = net(r);  // [1, out_planes, r.h, r.w] uint8
+            torch::Tensor   out = net(r);  // r.h x r.w x out_planes bytes
             const uint8_t * o   = out.data_ptr<uint8_t>();
-            const int64_t   n   = int64_t(r.w) * r.h;
             for (int y = 0; y < rows; ++y) {
-                uint8_t *     dst = band.data() + (size_t(y) * width + x0) * out_planes;
-                const int64_t row = int64_t(y0 - r.y + y) * r.w + (x0 - r.x);
-                for (int x = 0; x < cols; ++x) {
-                    for (int c = 0; c < out_planes; ++c) {
-                        dst[x * out_planes + c] = o[c * n + row + x];
-                    }
-                }
+                const uint8_t * src = o + (int64_t(y0 - r.y + y) * r.w + (x0 - r.x)) * out_planes;
+                std::memcpy(band.data() + (size_t(y) * width + x0) * out_planes, src, size_t(cols) * out_planes);
             }
             ++done;
             if (progress && !progress(float(done) / float(total))) {
@@ -99,6 +95,25 @@ void run_tiled(int width, int height, int tile, int halo, int out_planes,
     if (pending_rows) {
         write_band(pending_y, pending_rows, pending.data());
     }
+}
+
+// libtorch frees each tile's activations (tens of MiB) after every call; glibc hands
+// blocks that large straight back to the kernel, so the next call faults them in anew,
+// which cost 2-4x in time on these machines. Fixed thresholds above one tile's working
+// set keep those blocks in the process for reuse. Process-wide, once; a host that
+// manages malloc itself sets STEG_MALLOC_TUNING=0.
+void tune_malloc_once() {
+#if defined(__GLIBC__)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char * env = std::getenv("STEG_MALLOC_TUNING");
+        if (env && std::string(env) == "0") {
+            return;
+        }
+        mallopt(M_MMAP_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    });
+#endif
 }
 
 }  // namespace
@@ -128,10 +143,20 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
         impl_->device = torch::kCUDA;
     }
     set_cpu_threads(options.n_threads);
+    tune_malloc_once();
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
     impl_->model.encoder->eval();
     impl_->model.decoder->eval();
+    torch::NoGradGuard no_grad;
+    for (auto * m : { static_cast<torch::nn::Module *>(impl_->model.encoder.get()),
+                      static_cast<torch::nn::Module *>(impl_->model.decoder.get()) }) {
+        for (auto & p : m->parameters()) {
+            if (p.dim() == 4) {
+                p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+            }
+        }
+    }
 }
 
 Engine::~Engine() = default;

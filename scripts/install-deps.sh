@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh - installs what steg needs to build, test and run its demo,
+# from the distribution's packages (Debian 12+, Ubuntu 24.04+). Installs only what is
+# missing, so it is quick to run again. Pass --bench to add the PyTorch reference's
+# python3-torch (for bench/run).
+set -euo pipefail
+
+packages=(
+    g++ cmake ninja-build pkg-config make
+    libtorch-dev libpng-dev libjpeg-dev zlib1g-dev
+    nlohmann-json3-dev libcli11-dev libfmt-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    python3-skimage   # the classic test photos used by the demo and the tests
+)
+[ "${1:-}" = "--bench" ] && packages+=(python3-torch)
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+    echo "install-deps: this script knows Debian and Ubuntu only; install these by hand:" >&2
+    echo "  ${packages[*]}" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+    sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tests/install-test.sh BUILD_DIR SOURCE_DIR - installs into a temporary prefix and
+# checks what a user of the installed package relies on.
+set -euo pipefail
+build=$1 src=$2
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+
+libdir=$(dirname "$(find "$prefix" -name 'libsteg.so' | head -n1)")
+for f in "$libdir/libsteg.so" "$prefix/include/steg.h" "$libdir/pkgconfig/steg.pc" \
+         "$libdir/cmake/steg/stegConfig.cmake" "$prefix/bin/steg" "$prefix/bin/steg-trainer"; do
+    [ -e "$f" ] || { echo "missing after install: ${f#$prefix/}"; exit 1; }
+done
+if [ -f "$src/models/default.safetensors" ]; then
+    [ -f "$prefix/share/steg/models/default.safetensors" ] || { echo "default model not installed"; exit 1; }
+    [ -f "$prefix/share/steg/models/README.md" ] || { echo "model card not installed"; exit 1; }
+    # The installed command finds the installed model, not the one in the source tree.
+    env -u STEG_MODEL "$prefix/bin/steg" info | grep -q "^model:  $prefix/" || { echo "steg info does not use the installed model"; exit 1; }
+fi
+
+# A C program through pkg-config ...
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+cc -std=c11 -Wall -Werror "$src/tests/install-consumer.c" -o "$prefix/consumer-pc" $(pkg-config --cflags --libs steg)
+LD_LIBRARY_PATH=$libdir "$prefix/consumer-pc" | grep -q "libsteg 0.1.0"
+
+# ... and through the CMake package.
+mkdir -p "$prefix/cm"
+cat > "$prefix/cm/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.18)
+project(consumer C)
+find_package(steg REQUIRED)
+add_executable(consumer $src/tests/install-consumer.c)
+target_link_libraries(consumer steg::steg)
+CM
+cmake -S "$prefix/cm" -B "$prefix/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/cm/build" >/dev/null
+LD_LIBRARY_PATH=$libdir "$prefix/cm/build/consumer" | grep -q "libsteg 0.1.0"
+echo "install tree OK"
