@@ -78,7 +78,7 @@ json eval_json(const steg::EvalStats & e) {
 struct TrainArgs {
     steg::TrainOptions       o;
     std::vector<std::string> covers, payloads;
-    std::string              out, checkpoint, log, device = "auto", payload_mode = "gray", schedule = "constant";
+    std::string              out, checkpoint, log, init, device = "auto", payload_mode = "gray", schedule = "constant";
     bool                     resume       = false;
     double                   val_fraction = 0.05, test_fraction = 0.0;
     int                      val_every = 1, val_size = 0, val_max = 64;
@@ -108,6 +108,10 @@ int train(TrainArgs & a) {
                                        same, 1, a.o.seed, -1);
 
     steg::Trainer t(a.o);
+    if (!a.init.empty() && !a.resume) {
+        t.import_model(a.init);
+        std::fprintf(stderr, "starting from the weights of %s\n", a.init.c_str());
+    }
     if (a.resume) {
         t.load_checkpoint(a.checkpoint);
         std::fprintf(stderr, "resumed from %s after epoch %d\n", a.checkpoint.c_str(), t.epoch());
@@ -164,7 +168,8 @@ int train(TrainArgs & a) {
                       { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "alpha", a.o.alpha },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
                       { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode },
-                      { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() } };
+                      { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
+                      { "init", a.init } };
     json metrics = eval_json(last);
     metrics["set"]  = "validation split";
     metrics["size"] = val_size;
@@ -271,6 +276,12 @@ int main(int argc, char ** argv) {
     tr->add_option("--checkpoint", ta.checkpoint, "checkpoint file (default: OUTPUT.ckpt)");
     tr->add_option("--log", ta.log, "JSON-lines log, one line per epoch (default: OUTPUT.log.jsonl)");
     tr->add_flag("--resume", ta.resume, "continue from the checkpoint");
+    tr->add_option("--init", ta.init, "start from the weights of this model file (fine-tuning)");
+
+    std::string ex_ckpt, ex_out;
+    auto *      ex = app.add_subcommand("export", "write the weights of a checkpoint as a model file (e.g. of a run still going)");
+    ex->add_option("--checkpoint", ex_ckpt, "checkpoint file")->required();
+    ex->add_option("-o,--output", ex_out, "model file to write (.safetensors)")->required();
 
     EvalArgs ea;
     auto *   ev = app.add_subcommand("eval", "measure a model as the paper's Tables 2 and 3 do, on the 8-bit hybrid");
@@ -292,6 +303,15 @@ int main(int argc, char ** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     try {
+        if (*ex) {
+            steg::TrainOptions o;
+            o.device = STEG_DEVICE_CPU;
+            steg::Trainer t(o);
+            t.load_checkpoint(ex_ckpt);
+            t.export_model(ex_out, { { "training", json({ { "checkpoint_epoch", t.epoch() } }).dump() } });
+            std::fprintf(stderr, "wrote %s from %s (epoch %d)\n", ex_out.c_str(), ex_ckpt.c_str(), t.epoch());
+            return 0;
+        }
         return *tr ? train(ta) : eval(ea);
     } catch (const steg::Error & e) {
         std::fprintf(stderr, "steg-trainer: %s\n", e.what());

@@ -124,6 +124,26 @@ EpochStats Trainer::loss_of(const Batch & batch) {
     return s;
 }
 
+EpochStats Trainer::train_step(const Batch & batch) {
+    auto & m           = *impl_;
+    auto [host, guest] = m.to_tensors(batch);
+    auto       t       = m.forward(opt_, host, guest);
+    EpochStats s;
+    s.loss = t.loss.item<double>();
+    if (!std::isfinite(s.loss)) {
+        throw Error(STEG_ERR_INTERNAL, "the loss became " + std::to_string(s.loss) +
+                                           ": training diverged (try a lower --lr)");
+    }
+    m.adam->zero_grad();
+    t.loss.backward();
+    m.adam->step();
+    s.cover_term   = t.cover.item<double>();
+    s.payload_term = t.payload.item<double>();
+    s.weight_term  = t.weight.item<double>();
+    s.steps        = 1;
+    return s;
+}
+
 EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
                                 const std::atomic<bool> & stop, const StepCallback & on_step) {
     auto &          m = *impl_;
@@ -153,23 +173,19 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
                 static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
             }
         }
-        auto [host, guest] = m.to_tensors(batch);
-        auto t             = m.forward(opt_, host, guest);
-        const double loss  = t.loss.item<double>();
-        if (!std::isfinite(loss)) {
-            throw Error(STEG_ERR_INTERNAL, "the loss became " + std::to_string(loss) + " at epoch " +
-                                               std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) +
-                                               ": training diverged (try a lower --lr); the last checkpoint is kept");
+        EpochStats st;
+        try {
+            st = train_step(batch);
+        } catch (const Error & e) {
+            throw Error(e.status(), "epoch " + std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) + ": " +
+                                        e.what() + "; the last checkpoint is kept");
         }
-        m.adam->zero_grad();
-        t.loss.backward();
-        m.adam->step();
         ++m.step;
         ++done;
-        s.loss += loss;
-        s.cover_term += t.cover.item<double>();
-        s.payload_term += t.payload.item<double>();
-        s.weight_term += t.weight.item<double>();
+        s.loss += st.loss;
+        s.cover_term += st.cover_term;
+        s.payload_term += st.payload_term;
+        s.weight_term += st.weight_term;
         if (on_step) {
             on_step(s.epoch, m.step, data.batches(), s.loss / done, done * opt_.batch / seconds_since(start));
         }
@@ -288,18 +304,18 @@ void Trainer::load_checkpoint(const std::string & path) {
     }
     try {
         torch::NoGradGuard no_grad;
-        torch::Tensor      t;
-        archive.read("epoch", t);
-        m.epoch = int(t.item<int64_t>());
-        archive.read("step", t);
-        m.step = int(t.item<int64_t>());
+        auto               read = [&](const std::string & key) {
+            torch::Tensor t;  // a fresh tensor each time: read() resizes what it is given
+            archive.read(key, t);
+            return t;
+        };
+        m.epoch = int(read("epoch").item<int64_t>());
+        m.step  = int(read("step").item<int64_t>());
         for (auto & p : m.model.encoder->named_parameters()) {
-            archive.read("encoder." + p.key(), t);
-            p.value().copy_(t);
+            p.value().copy_(read("encoder." + p.key()));
         }
         for (auto & p : m.model.decoder->named_parameters()) {
-            archive.read("decoder." + p.key(), t);
-            p.value().copy_(t);
+            p.value().copy_(read("decoder." + p.key()));
         }
         archive.read("optimizer", optimizer);
         m.adam->load(optimizer);

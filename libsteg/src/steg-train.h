@@ -69,6 +69,10 @@ class Trainer {
     // rounds the hybrid to 8 bits, reveals from it, and averages PSNR/SSIM of both.
     EvalStats evaluate(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs, int size);
 
+    // One Adam step on one batch; returns the loss terms before the step. Throws
+    // steg::Error (and leaves the weights untouched) if the loss is not finite.
+    EpochStats train_step(const Batch & batch);
+
     // Loss terms of Eq. 1 for one batch without training (for tests and reports).
     EpochStats loss_of(const Batch & batch);
 

@@ -1,0 +1,297 @@
+// The trainer: Eq. 1 computed as written, learning that works, disjoint pairing, the
+// dataset readers, bit-identical resume, the NaN guard and bad inputs.
+#include "steg-data.h"
+#include "steg-error.h"
+#include "steg-model.h"
+#include "steg-train.h"
+#include "test-util.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <set>
+
+using steg_test::TempDir;
+
+namespace {
+
+steg::TrainOptions tiny_options() {
+    steg::TrainOptions o;
+    o.size    = 16;
+    o.batch   = 2;
+    o.epochs  = 3;
+    o.lr      = 1e-3;
+    o.device  = STEG_DEVICE_CPU;
+    o.threads = 1;  // one thread: libtorch's CPU kernels are then run-to-run deterministic
+    o.seed    = 9;
+    return o;
+}
+
+steg::ImageSet synthetic_set(int n, int w, int h) {
+    steg::ImageSet set;
+    for (int i = 0; i < n; ++i) {
+        steg_test::Image img(w, h, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i + 1));
+        set.push_back({ w, h, std::vector<uint8_t>(img.img.data, img.img.data + w * h * 3), "s" + std::to_string(i) });
+    }
+    return set;
+}
+
+// A model whose every weight and bias is zero, except what `tweak` sets.
+std::string zero_model(const TempDir & d, const std::function<void(steg::Model &)> & tweak = {}) {
+    steg::Model m = steg::new_model();
+    torch::NoGradGuard g;
+    for (auto & p : m.encoder->parameters()) p.zero_();
+    for (auto & p : m.decoder->parameters()) p.zero_();
+    if (tweak) tweak(m);
+    steg::save_model(d.file("zero.safetensors"), m);
+    return d.file("zero.safetensors");
+}
+
+steg::Batch constant_batch(int count, int size, float cover, float payload) {
+    steg::Batch b;
+    b.count = count, b.size = size;
+    b.covers.assign(size_t(count) * 3 * size * size, cover);
+    b.payloads.assign(size_t(count) * size * size, payload);
+    return b;
+}
+
+std::string error_of(const std::function<void()> & f) {
+    try {
+        f();
+    } catch (const steg::Error & e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(Train, LossIsEquationOneAsWritten) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    o.alpha = 2, o.beta = 3, o.lambda = 0.5;
+    steg::Trainer t(o);
+    t.import_model(zero_model(d));
+    // Zero weights: Oe = 0, which the 8-bit grid turns into 128/255 - 0.5; Od = 0.
+    const float cover = 0.25f, payload = -0.125f;
+    auto        s     = t.loss_of(constant_batch(2, 8, cover, payload));
+    const double q    = 128.0 / 255.0 - 0.5;
+    const double cov  = 3 * 8 * 8 * (q - cover) * (q - cover);  // per image, averaged over the batch
+    const double pay  = 8 * 8 * double(payload) * payload;
+    EXPECT_NEAR(s.cover_term, cov, 1e-4);
+    EXPECT_NEAR(s.payload_term, pay, 1e-4);
+    EXPECT_NEAR(s.weight_term, 0.0, 1e-12);
+    EXPECT_NEAR(s.loss, 2 * cov + 3 * pay, 1e-4);
+
+    o.float_hybrid = true;  // the paper's float hybrid: no rounding, so Oe = 0 exactly
+    steg::Trainer f(o);
+    f.import_model(zero_model(d));
+    EXPECT_NEAR(f.loss_of(constant_batch(2, 8, cover, payload)).cover_term, 3 * 8 * 8 * cover * cover, 1e-4);
+}
+
+TEST(Train, WeightTermIsTheSquaredNormOfAllConvWeights) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    o.lambda             = 0.25;
+    steg::Trainer t(o);
+    t.export_model(d.file("m.safetensors"), {});
+    steg::Model m = steg::load_model(d.file("m.safetensors"));
+    double      expected = 0;
+    for (auto * mod : { static_cast<torch::nn::Module *>(m.encoder.get()), static_cast<torch::nn::Module *>(m.decoder.get()) }) {
+        for (auto & p : mod->parameters()) {
+            if (p.dim() == 4) expected += p.pow(2).sum().item<double>();
+        }
+    }
+    auto s = t.loss_of(constant_batch(1, 8, 0.f, 0.f));
+    EXPECT_NEAR(s.weight_term, expected, expected * 1e-5);
+    EXPECT_NEAR(s.loss, s.cover_term + s.payload_term + 0.25 * expected, 1e-3);
+}
+
+TEST(Train, OneStepLowersTheLossOnAFixedBatch) {
+    steg::TrainOptions o = tiny_options();
+    steg::Trainer      t(o);
+    auto               set   = synthetic_set(4, 24, 24);
+    auto               pairs = steg::epoch_pairs({ 0, 1, 2, 3 }, {}, true, 1, 1, 0);
+    steg::Batch        b     = steg::make_batch(set, set, pairs, 0, 2, 16, steg::PayloadMode::Gray, 1, 0);
+    const double       before = t.loss_of(b).loss;
+    t.train_step(b);
+    EXPECT_LT(t.loss_of(b).loss, before);
+}
+
+TEST(Train, CoversAndPayloadsAreDrawnDisjointly) {
+    std::vector<int> idx(40);
+    std::iota(idx.begin(), idx.end(), 0);
+    auto e0 = steg::epoch_pairs(idx, {}, true, 1, 7, 0);
+    ASSERT_EQ(e0.size(), 20u);
+    std::set<int> covers, payloads;
+    for (auto p : e0) {
+        covers.insert(p.cover);
+        payloads.insert(p.payload);
+    }
+    EXPECT_EQ(covers.size(), 20u);
+    EXPECT_EQ(payloads.size(), 20u);
+    for (int c : covers) EXPECT_EQ(payloads.count(c), 0u) << c;  // no image in both roles
+    // Random each epoch, reproducible by seed.
+    auto e1 = steg::epoch_pairs(idx, {}, true, 1, 7, 1);
+    auto again = steg::epoch_pairs(idx, {}, true, 1, 7, 0);
+    EXPECT_FALSE(std::equal(e0.begin(), e0.end(), e1.begin(), [](auto a, auto b) { return a.cover == b.cover; }));
+    EXPECT_TRUE(std::equal(e0.begin(), e0.end(), again.begin(),
+                           [](auto a, auto b) { return a.cover == b.cover && a.payload == b.payload; }));
+}
+
+TEST(Train, SplitIsDisjointAndSeeded) {
+    auto s = steg::split_indices(100, 0.1, 0.2, 3);
+    EXPECT_EQ(s.val.size(), 10u);
+    EXPECT_EQ(s.test.size(), 20u);
+    EXPECT_EQ(s.train.size(), 70u);
+    std::set<int> all(s.train.begin(), s.train.end());
+    all.insert(s.val.begin(), s.val.end());
+    all.insert(s.test.begin(), s.test.end());
+    EXPECT_EQ(all.size(), 100u);
+    EXPECT_EQ(steg::split_indices(100, 0.1, 0.2, 3).val, s.val);
+    EXPECT_NE(steg::split_indices(100, 0.1, 0.2, 4).val, s.val);
+}
+
+TEST(Data, Cifar10BinaryBatches) {
+    TempDir     d;
+    std::string rec(2 * 3073, '\0');
+    for (int r = 0; r < 2; ++r) {
+        rec[size_t(r) * 3073] = char(r);  // label
+        for (int c = 0; c < 3; ++c) {
+            for (int i = 0; i < 1024; ++i) rec[size_t(r) * 3073 + 1 + c * 1024 + i] = char(r * 100 + c * 10 + i % 7);
+        }
+    }
+    steg_test::write_file(d.file("data_batch_1.bin"), rec);
+    auto set = steg::load_dataset(d.path, 0, 0);
+    ASSERT_EQ(set.size(), 2u);
+    EXPECT_EQ(set[1].width, 32);
+    // Planes in the file become interleaved RGB.
+    EXPECT_EQ(set[1].pixels[3 * 5 + 0], 100 + 0 + 5);
+    EXPECT_EQ(set[1].pixels[3 * 5 + 2], 100 + 20 + 5);
+    steg_test::write_file(d.file("data_batch_1.bin"), rec.substr(0, 4000));
+    EXPECT_NE(error_of([&] { steg::load_dataset(d.file("data_batch_1.bin"), 0, 0); }).find("truncated"), std::string::npos);
+}
+
+TEST(Data, MnistIdxRawAndGzipPaddedToTheCover) {
+    TempDir     d;
+    std::string idx = std::string("\0\0\x08\x03\0\0\0\x02\0\0\0\x1c\0\0\0\x1c", 16);
+    for (int i = 0; i < 2 * 28 * 28; ++i) idx.push_back(char(i % 251));
+    steg_test::write_file(d.file("t10k-images-idx3-ubyte"), idx);
+    gzFile gz = gzopen(d.file("g-idx3-ubyte.gz").c_str(), "wb");
+    gzwrite(gz, idx.data(), unsigned(idx.size()));
+    gzclose(gz);
+    for (const char * f : { "t10k-images-idx3-ubyte", "g-idx3-ubyte.gz" }) {
+        auto set = steg::load_dataset(d.file(f), 0, 32);
+        ASSERT_EQ(set.size(), 2u) << f;
+        EXPECT_EQ(set[0].width, 32);
+        EXPECT_EQ(set[0].pixels[0], 0);                            // padding is black
+        EXPECT_EQ(set[0].pixels[(2 * 32 + 2) * 3 + 1], 0 % 251);   // first MNIST pixel at (2, 2)
+        EXPECT_EQ(set[1].pixels[(2 * 32 + 3) * 3], (784 + 1) % 251);
+    }
+    steg_test::write_file(d.file("short-idx3-ubyte"), idx.substr(0, 900));
+    EXPECT_NE(error_of([&] { steg::load_dataset(d.file("short-idx3-ubyte"), 0, 32); }).find("truncated"), std::string::npos);
+    steg_test::write_file(d.file("bad-idx3-ubyte"), std::string(100, 'x'));
+    EXPECT_NE(error_of([&] { steg::load_dataset(d.file("bad-idx3-ubyte"), 0, 32); }).find("magic"), std::string::npos);
+}
+
+TEST(Data, ImageFoldersAreRecursiveAndMakeGrayRgb) {
+    TempDir d;
+    std::filesystem::create_directories(d.file("a/b"));
+    steg_test::Image gray(20, 10, STEG_FORMAT_GRAY8), rgb(30, 30, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(gray.img, 1);
+    steg_image_save(d.file("a/b/g.png").c_str(), &gray.img, 0);
+    steg_image_save(d.file("c.jpg").c_str(), &rgb.img, STEG_SAVE_ALLOW_LOSSY);
+    steg_test::write_file(d.file("notes.txt"), "ignored");
+    auto set = steg::load_dataset(d.path, 16, 0);
+    ASSERT_EQ(set.size(), 2u);
+    EXPECT_EQ(set[0].name, "a/b/g.png");
+    EXPECT_EQ(set[0].height, 16);  // scaled up so a 16x16 crop fits
+    EXPECT_EQ(set[0].pixels[0], set[0].pixels[1]);
+
+    TempDir empty;
+    EXPECT_NE(error_of([&] { steg::load_dataset(empty.path, 16, 0); }).find("no PNG or JPEG"), std::string::npos);
+    steg_test::write_file(d.file("broken.png"), "not really a png");
+    EXPECT_NE(error_of([&] { steg::load_dataset(d.path, 16, 0); }).find("broken.png"), std::string::npos);
+    EXPECT_NE(error_of([&] { steg::load_dataset(d.file("nowhere"), 16, 0); }).find("does not exist"), std::string::npos);
+}
+
+TEST(Data, SharedDatasetsWhenPresent) {
+    const std::string root = std::string(STEG_SOURCE_DIR) + "/../shared/datasets";
+    if (!std::filesystem::exists(root + "/mnist/t10k-images-idx3-ubyte.gz")) {
+        GTEST_SKIP() << "../shared/datasets is not beside the project";
+    }
+    EXPECT_EQ(steg::load_dataset(root + "/mnist/t10k-images-idx3-ubyte.gz", 0, 32).size(), 10000u);
+    auto cifar = steg::load_dataset(root + "/cifar10/test/airplane", 0, 0);
+    EXPECT_EQ(cifar.size(), 500u);
+    EXPECT_EQ(cifar[0].width, 32);
+}
+
+TEST(Train, ResumeIsBitIdenticalEvenMidEpoch) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    auto               set = synthetic_set(12, 20, 20);
+    std::vector<int>   idx(12);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::atomic<bool> never{ false };
+
+    steg::Trainer straight(o);
+    for (int e = 0; e < o.epochs; ++e) {
+        straight.train_epoch(set, set, steg::epoch_pairs(idx, {}, true, 1, o.seed, e), never, {});
+    }
+
+    // The same run, stopped after 1 epoch and 1 step, then continued by a new process.
+    {
+        steg::Trainer     first(o);
+        std::atomic<bool> stop{ false };
+        first.train_epoch(set, set, steg::epoch_pairs(idx, {}, true, 1, o.seed, 0), never, {});
+        auto s = first.train_epoch(set, set, steg::epoch_pairs(idx, {}, true, 1, o.seed, 1), stop,
+                                   [&](int, int step, int, double, double) { stop = step >= 1; });
+        ASSERT_TRUE(s.interrupted);
+        first.save_checkpoint(d.file("c.ckpt"));
+    }
+    steg::Trainer resumed(o);
+    resumed.load_checkpoint(d.file("c.ckpt"));
+    EXPECT_EQ(resumed.epoch(), 1);
+    while (resumed.epoch() < o.epochs) {
+        resumed.train_epoch(set, set, steg::epoch_pairs(idx, {}, true, 1, o.seed, resumed.epoch()), never, {});
+    }
+    const auto a = straight.parameters_flat(), b = resumed.parameters_flat();
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+}
+
+TEST(Train, NonFiniteLossStopsWithoutTouchingTheWeights) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    steg::Trainer      t(o);
+    t.import_model(zero_model(d, [](steg::Model & m) { m.decoder->named_parameters()["net.12.bias"].fill_(1e30f); }));
+    const auto before = t.parameters_flat();
+    auto       set    = synthetic_set(4, 20, 20);
+    std::atomic<bool> never{ false };
+    const std::string e = error_of([&] {
+        t.train_epoch(set, set, steg::epoch_pairs({ 0, 1, 2, 3 }, {}, true, 1, 1, 0), never, {});
+    });
+    EXPECT_NE(e.find("diverged"), std::string::npos) << e;
+    EXPECT_NE(e.find("epoch 1, step 1"), std::string::npos) << e;
+    EXPECT_EQ(t.parameters_flat(), before);
+}
+
+TEST(Train, BadCheckpointsAreRefused) {
+    TempDir       d;
+    steg::Trainer t(tiny_options());
+    EXPECT_NE(error_of([&] { t.load_checkpoint(d.file("none.ckpt")); }).find("not a steg-trainer checkpoint"),
+              std::string::npos);
+    t.save_checkpoint(d.file("ok.ckpt"));
+    const std::string bytes = steg_test::read_file(d.file("ok.ckpt"));
+    steg_test::write_file(d.file("cut.ckpt"), bytes.substr(0, bytes.size() / 2));
+    EXPECT_FALSE(error_of([&] { t.load_checkpoint(d.file("cut.ckpt")); }).empty());
+
+    torch::serialize::OutputArchive other;  // a checkpoint of some other network
+    other.write("architecture", c10::IValue(std::string("unet")));
+    other.write("epoch", torch::tensor(int64_t(3)));
+    other.save_to(d.file("other.ckpt"));
+    EXPECT_NE(error_of([&] { t.load_checkpoint(d.file("other.ckpt")); }).find("another architecture"), std::string::npos);
+}

@@ -1,0 +1,81 @@
+// steg-trainer end to end on a tiny generated dataset: it trains, logs, checkpoints,
+// exports a model that steg can use, evaluates in the paper's columns, and refuses bad data.
+#include "test-util.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <sys/wait.h>
+
+using steg_test::TempDir;
+
+namespace {
+
+int run(const std::string & cmd, const TempDir & d, std::string * out = nullptr, std::string * err = nullptr) {
+    const int rc = std::system((cmd + " >" + d.file("o") + " 2>" + d.file("e")).c_str());
+    if (out) *out = steg_test::read_file(d.file("o"));
+    if (err) *err = steg_test::read_file(d.file("e"));
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace
+
+TEST(TrainerCli, TrainsExportsAndEvaluates) {
+    TempDir d;
+    std::filesystem::create_directories(d.file("data"));
+    for (int i = 0; i < 8; ++i) {
+        steg_test::Image img(24, 24, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i));
+        steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
+    }
+    std::string out, err;
+    ASSERT_EQ(run(STEG_TRAINER " --help", d, &out), 0);
+    EXPECT_NE(out.find("train"), std::string::npos);
+    ASSERT_EQ(run(STEG_TRAINER " train --help", d, &out), 0);
+    EXPECT_NE(out.find("--float-hybrid"), std::string::npos);
+
+    const std::string train = STEG_TRAINER " train --covers " + d.file("data") +
+                              " --size 16 --batch 2 --epochs 2 --val-fraction 0.25 --threads 1 -o " + d.file("m.safetensors");
+    ASSERT_EQ(run(train, d, &out, &err), 0) << err;
+    EXPECT_NE(err.find("epoch 2/2"), std::string::npos) << err;
+    EXPECT_NE(err.find("val hybrid"), std::string::npos) << err;
+    EXPECT_TRUE(steg_test::file_exists(d.file("m.safetensors.ckpt")));
+    std::istringstream log(steg_test::read_file(d.file("m.safetensors.log.jsonl")));
+    int                lines = 0;
+    for (std::string l; std::getline(log, l);) ++lines;
+    EXPECT_EQ(lines, 2);
+
+    // The exported model is an ordinary model file, with its training summary.
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("m.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("\"epochs\":2"), std::string::npos) << out;
+    EXPECT_NE(out.find("metrics: {"), std::string::npos) << out;
+
+    ASSERT_EQ(run(STEG_TRAINER " eval --model " + d.file("m.safetensors") + " --covers " + d.file("data") + " --size 16 --json " +
+                      d.file("r.json"),
+                  d, &out, &err),
+              0)
+        << err;
+    EXPECT_NE(out.find("| cover set | payload set | epochs | bpp | encoder PSNR (dB) | decoder PSNR (dB) | payload % |"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(steg_test::read_file(d.file("r.json")).find("\"bpp\": 8.0"), std::string::npos);
+
+    // Resuming a finished run has nothing left to do, and says where it resumed.
+    ASSERT_EQ(run(train + " --resume", d, &out, &err), 0) << err;
+    EXPECT_NE(err.find("resumed"), std::string::npos) << err;
+}
+
+TEST(TrainerCli, BadDataAndModelsGetClearErrors) {
+    TempDir d;
+    std::filesystem::create_directories(d.file("empty"));
+    std::string err;
+    EXPECT_EQ(run(STEG_TRAINER " train --covers " + d.file("empty") + " -o " + d.file("m.safetensors"), d, nullptr, &err), 3);
+    EXPECT_NE(err.find("no PNG or JPEG"), std::string::npos) << err;
+    steg_test::write_file(d.file("junk.safetensors"), "junk");
+    EXPECT_EQ(run(STEG_TRAINER " eval --model " + d.file("junk.safetensors") + " --covers " + d.file("empty"), d, nullptr, &err), 4);
+    EXPECT_NE(err.find("junk.safetensors"), std::string::npos) << err;
+    EXPECT_EQ(run(STEG_TRAINER " train --covers x -o y --size 3", d, nullptr, &err), 2);
+    EXPECT_FALSE(steg_test::file_exists(d.file("m.safetensors")));
+}
