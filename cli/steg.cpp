@@ -148,7 +148,7 @@ int open_model(const ModelOptions & o, ProgressBar & bar, Context & c) {
     c.ctx                 = steg_init_from_file(path.c_str(), p);
     if (!c.ctx) {
         std::fprintf(stderr, "steg: %s\n", steg_last_error());
-        return exit_for(std::string(steg_last_error()).rfind("CUDA", 0) == 0 ? STEG_ERR_DEVICE : STEG_ERR_MODEL);
+        return exit_for(steg_last_status());
     }
     return EXIT_OK_;
 }

@@ -177,6 +177,7 @@ TEST_F(Engine, CudaRequestedWithoutCudaSaysSo) {
     steg_context_params p = steg_context_default_params();
     p.device              = STEG_DEVICE_CUDA;
     EXPECT_EQ(steg_init_from_file(model.c_str(), p), nullptr);
+    EXPECT_EQ(steg_last_status(), STEG_ERR_DEVICE);
     EXPECT_NE(std::string(steg_last_error()).find("CUDA"), std::string::npos);
     p.device = STEG_DEVICE_AUTO;
     steg_context * ctx = steg_init_from_file(model.c_str(), p);

@@ -228,6 +228,7 @@ TEST(ModelFile, BrokenModelThroughTheCApi) {
     steg_test::write_file(d.file("bad.safetensors"), "not a model at all");
     EXPECT_EQ(steg_init_from_file(d.file("bad.safetensors").c_str(), steg_context_default_params()), nullptr);
     EXPECT_NE(std::string(steg_last_error()).find("bad.safetensors"), std::string::npos);
+    EXPECT_EQ(steg_last_status(), STEG_ERR_MODEL);
     EXPECT_EQ(steg_init_from_file(nullptr, steg_context_default_params()), nullptr);
     EXPECT_NE(std::string(steg_last_error()).find("no model"), std::string::npos);
 }

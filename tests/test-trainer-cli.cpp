@@ -51,6 +51,7 @@ TEST(TrainerCli, TrainsExportsAndEvaluates) {
     ASSERT_EQ(run(STEG_CLI " info " + d.file("m.safetensors"), d, &out, &err), 0) << err;
     EXPECT_NE(out.find("\"epochs\":2"), std::string::npos) << out;
     EXPECT_NE(out.find("metrics: {"), std::string::npos) << out;
+    EXPECT_NE(out.find("-o m.safetensors"), std::string::npos) << out;  // no machine path in the summary
 
     ASSERT_EQ(run(STEG_TRAINER " eval --model " + d.file("m.safetensors") + " --covers " + d.file("data") + " --size 16 --json " +
                       d.file("r.json"),

@@ -243,9 +243,13 @@ int main(int argc, char ** argv) {
                "Exit status: 0 success, 2 usage error, 3 bad data, 4 bad model or checkpoint, 130 interrupted.");
 
     TrainArgs ta;
-    ta.command = "steg-trainer";  // recorded in the model's training summary
+    // Recorded in the model's training summary. The output's folder is left out: it says
+    // nothing about the model and would leak a machine's paths into a shipped file.
+    ta.command = "steg-trainer";
     for (int i = 1; i < argc; ++i) {
-        ta.command += std::string(" ") + argv[i];
+        const std::string prev = argv[i - 1];
+        const bool        out  = prev == "-o" || prev == "--output";
+        ta.command += " " + (out ? std::filesystem::path(argv[i]).filename().string() : std::string(argv[i]));
     }
     auto * tr = app.add_subcommand("train", "train a model with the joint loss of Eq. 1");
     tr->add_option("--covers", ta.covers, "cover data: image folder, CIFAR-10 .bin batches, or MNIST idx3 (repeatable)")

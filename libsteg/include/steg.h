@@ -131,8 +131,10 @@ struct steg_context;
 
 STEG_API const char * steg_version(void);
 
-/* The message of the last failure on this thread ("" if none). */
-STEG_API const char * steg_last_error(void);
+/* The message and the status of the last failure on this thread ("" and STEG_OK if
+ * the last call succeeded). The status tells why steg_init_from_file returned NULL. */
+STEG_API const char *     steg_last_error(void);
+STEG_API enum steg_status steg_last_status(void);
 
 STEG_API struct steg_context_params steg_context_default_params(void);
 

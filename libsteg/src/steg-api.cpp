@@ -27,6 +27,7 @@ namespace steg {
 namespace {
 
 thread_local std::string g_last_error;
+thread_local steg_status g_last_status = STEG_OK;
 
 // Runs f and maps what it throws onto a status. Library failures (torch, the C++
 // runtime) keep their first line: enough to report, short enough to read.
@@ -34,21 +35,22 @@ template <class F> steg_status guarded(F && f) {
     try {
         g_last_error.clear();
         f();
-        return STEG_OK;
+        g_last_status = STEG_OK;
     } catch (const Error & e) {
-        g_last_error = e.what();
-        return e.status();
+        g_last_error  = e.what();
+        g_last_status = e.status();
     } catch (const std::bad_alloc &) {
-        g_last_error = "out of memory";
-        return STEG_ERR_OUT_OF_MEMORY;
+        g_last_error  = "out of memory";
+        g_last_status = STEG_ERR_OUT_OF_MEMORY;
     } catch (const std::exception & e) {
         std::string what = e.what();
         g_last_error     = "internal error: " + what.substr(0, what.find('\n'));
-        return STEG_ERR_INTERNAL;
+        g_last_status    = STEG_ERR_INTERNAL;
     } catch (...) {
-        g_last_error = "internal error";
-        return STEG_ERR_INTERNAL;
+        g_last_error  = "internal error";
+        g_last_status = STEG_ERR_INTERNAL;
     }
+    return g_last_status;
 }
 
 void check_context(const steg_context * ctx) {
@@ -80,6 +82,18 @@ Progress progress_of(steg_context * ctx) {
     return [ctx](float f) { return ctx->progress(f, ctx->user_data); };
 }
 
+// A metric of two images, NaN (and steg_last_error) if they cannot be compared.
+double metric(const steg_image * a, const steg_image * b, double (*fn)(const steg_image &, const steg_image &)) {
+    double v = std::nan("");
+    guarded([&] {
+        if (!a || !b) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
+        }
+        v = fn(*a, *b);
+    });
+    return v;
+}
+
 bool is_file(const std::string & path) {
     struct stat st;
     return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -103,6 +117,10 @@ const char * steg_version(void) {
 
 const char * steg_last_error(void) {
     return g_last_error.c_str();
+}
+
+steg_status steg_last_status(void) {
+    return g_last_status;
 }
 
 steg_context_params steg_context_default_params(void) {
@@ -259,25 +277,11 @@ bool steg_path_is_lossy(const char * path) {
 }
 
 double steg_psnr(const steg_image * a, const steg_image * b) {
-    double v = std::nan("");
-    guarded([&] {
-        if (!a || !b) {
-            throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
-        }
-        v = psnr(*a, *b);
-    });
-    return v;
+    return metric(a, b, psnr);
 }
 
 double steg_ssim(const steg_image * a, const steg_image * b) {
-    double v = std::nan("");
-    guarded([&] {
-        if (!a || !b) {
-            throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
-        }
-        v = ssim(*a, *b);
-    });
-    return v;
+    return metric(a, b, ssim);
 }
 
 double steg_bits_per_pixel(int32_t payload_channels) {

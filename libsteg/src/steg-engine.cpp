@@ -2,17 +2,12 @@
 
 #include "steg-error.h"
 #include "steg-model.h"
+#include "steg-runtime.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <mutex>
-#if defined(__GLIBC__)
-#    include <malloc.h>
-#endif
 #include <cstring>
-#include <thread>
 #include <vector>
 
 namespace steg {
@@ -97,33 +92,7 @@ void run_tiled(int width, int height, int tile, int halo, int out_planes,
     }
 }
 
-// libtorch frees each tile's activations (tens of MiB) after every call; glibc hands
-// blocks that large straight back to the kernel, so the next call faults them in anew,
-// which cost 2-4x in time on these machines. Fixed thresholds above one tile's working
-// set keep those blocks in the process for reuse. Process-wide, once; a host that
-// manages malloc itself sets STEG_MALLOC_TUNING=0.
-void tune_malloc_once() {
-#if defined(__GLIBC__)
-    static std::once_flag once;
-    std::call_once(once, [] {
-        const char * env = std::getenv("STEG_MALLOC_TUNING");
-        if (env && std::string(env) == "0") {
-            return;
-        }
-        mallopt(M_MMAP_THRESHOLD, 64 << 20);
-        mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    });
-#endif
-}
-
 }  // namespace
-
-void set_cpu_threads(int n_threads) {
-    const int n = n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    if (torch::get_num_threads() != n) {
-        torch::set_num_threads(n);
-    }
-}
 
 struct Engine::Impl {
     Model         model;

@@ -40,7 +40,4 @@ class Engine {
     std::unique_ptr<Impl> impl_;
 };
 
-// Sets libtorch's CPU thread count (0 = all cores): it starts with 1 on some machines.
-void set_cpu_threads(int n_threads);
-
 }  // namespace steg

@@ -4,6 +4,7 @@
 #include "steg-error.h"
 #include "steg-metrics.h"
 #include "steg-model.h"
+#include "steg-runtime.h"
 
 #include <torch/torch.h>
 
@@ -88,9 +89,8 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
         throw Error(STEG_ERR_DEVICE, "CUDA was requested, but this libtorch has no CUDA support or sees no GPU");
     }
     impl_->device = (opt_.device != STEG_DEVICE_CPU && has_cuda) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    if (opt_.threads >= 0) {
-        torch::set_num_threads(opt_.threads > 0 ? opt_.threads : int(std::max(1u, std::thread::hardware_concurrency())));
-    }
+    set_cpu_threads(opt_.threads);
+    tune_malloc_once();
     // Weight init draws from torch's generator: seed it so a run is reproducible.
     torch::manual_seed(opt_.seed);
     impl_->model = new_model();

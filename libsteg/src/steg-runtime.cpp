@@ -1,0 +1,37 @@
+#include "steg-runtime.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#if defined(__GLIBC__)
+#    include <malloc.h>
+#endif
+
+namespace steg {
+
+void set_cpu_threads(int n_threads) {
+    const int n = n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    if (at::get_num_threads() != n) {
+        at::set_num_threads(n);
+    }
+}
+
+void tune_malloc_once() {
+#if defined(__GLIBC__)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char * env = std::getenv("STEG_MALLOC_TUNING");
+        if (env && std::strcmp(env, "0") == 0) {
+            return;
+        }
+        mallopt(M_MMAP_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    });
+#endif
+}
+
+}  // namespace steg
