@@ -14,7 +14,7 @@ done
 mkdir -p "$out"
 
 echo "== model"
-"$steg" info | head -n 4
+"$steg" info | sed -n 1,4p
 echo "== hide $(basename "$secret") in $(basename "$cover")"
 "$steg" hide "$cover" "$secret" -o "$out/hybrid.png" --payload-out "$out/payload.png"
 echo "== reveal from the saved PNG"

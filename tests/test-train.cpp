@@ -75,21 +75,21 @@ TEST(Train, LossIsEquationOneAsWritten) {
     o.alpha = 2, o.beta = 3, o.lambda = 0.5;
     steg::Trainer t(o);
     t.import_model(zero_model(d));
-    // Zero weights: Oe = 0, which the 8-bit grid turns into 128/255 - 0.5; Od = 0.
+    // Zero weights: Oe = 0 (the cover term is taken on Oe) and Od = 0.
     const float cover = 0.25f, payload = -0.125f;
     auto        s     = t.loss_of(constant_batch(2, 8, cover, payload));
-    const double q    = 128.0 / 255.0 - 0.5;
-    const double cov  = 3 * 8 * 8 * (q - cover) * (q - cover);  // per image, averaged over the batch
+    const double cov  = 3 * 8 * 8 * double(cover) * cover;  // per image, averaged over the batch
     const double pay  = 8 * 8 * double(payload) * payload;
     EXPECT_NEAR(s.cover_term, cov, 1e-4);
     EXPECT_NEAR(s.payload_term, pay, 1e-4);
     EXPECT_NEAR(s.weight_term, 0.0, 1e-12);
     EXPECT_NEAR(s.loss, 2 * cov + 3 * pay, 1e-4);
 
-    o.float_hybrid = true;  // the paper's float hybrid: no rounding, so Oe = 0 exactly
+    // The paper's float hybrid gives the same terms here: Oe = 0 either way.
+    o.float_hybrid = true;
     steg::Trainer f(o);
     f.import_model(zero_model(d));
-    EXPECT_NEAR(f.loss_of(constant_batch(2, 8, cover, payload)).cover_term, 3 * 8 * 8 * cover * cover, 1e-4);
+    EXPECT_NEAR(f.loss_of(constant_batch(2, 8, cover, payload)).loss, 2 * cov + 3 * pay, 1e-4);
 }
 
 TEST(Train, WeightTermIsTheSquaredNormOfAllConvWeights) {

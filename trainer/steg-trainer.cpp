@@ -121,8 +121,10 @@ int train(TrainArgs & a) {
     std::ofstream log(a.log, std::ios::app);
     const bool    tty   = isatty(STDERR_FILENO);
     const auto    start = std::chrono::steady_clock::now();
-    steg::EvalStats last{};
-    int             steps_total = 0;
+    steg::EvalStats   last{};
+    int               steps_total = 0;
+    double            best_score  = -1e9;
+    const std::string best_path   = a.out.substr(0, a.out.rfind(".safetensors")) + ".best.safetensors";
     while (t.epoch() < a.o.epochs) {
         auto pairs = steg::epoch_pairs(cs.train, ps.train, same, a.o.repeat, a.o.seed, t.epoch());
         auto on_step = [&](int epoch, int step, int steps, double loss, double ips) {
@@ -148,8 +150,20 @@ int train(TrainArgs & a) {
                       { "seconds", s.seconds } };
         const bool validate = !val_pairs.empty() && (s.epoch % a.val_every == 0 || s.epoch == a.o.epochs);
         if (validate) {
-            last       = t.evaluate(covers, pay, val_pairs, val_size);
+            last        = t.evaluate(covers, pay, val_pairs, val_size);
             line["val"] = eval_json(last);
+            // Keep the best validated weights: a late divergence must not cost the run.
+            const double score = last.hybrid_psnr + last.revealed_psnr;
+            if (score > best_score) {
+                best_score = score;
+                json m     = eval_json(last);
+                m["set"]   = "validation split";
+                m["size"]  = val_size;
+                m["epoch"] = s.epoch;
+                t.export_model(best_path, { { "training", json({ { "command", a.command }, { "epoch", s.epoch } }).dump() },
+                                            { "metrics", m.dump() } });
+                line["best"] = true;
+            }
         }
         log << line.dump() << "\n" << std::flush;
         std::fprintf(stderr, "%sepoch %d/%d  loss %.4f (cover %.3f, payload %.3f)  %.0f img/s  data wait %.0f%%",
@@ -206,8 +220,8 @@ int eval(EvalArgs & a) {
     auto        meta   = t.model_metadata();
     if (auto it = meta.find("training"); it != meta.end()) {
         json tr = json::parse(it->second, nullptr, false);
-        if (tr.is_object() && tr.contains("epochs")) {
-            epochs = tr["epochs"].dump();
+        if (tr.is_object()) {  // a finished run records "epochs", a best-so-far export its "epoch"
+            epochs = tr.contains("epochs") ? tr["epochs"].dump() : tr.contains("epoch") ? tr["epoch"].dump() : epochs;
         }
     }
     auto name = [](const std::string & p) { return std::filesystem::path(p).filename().string(); };
@@ -269,7 +283,7 @@ int main(int argc, char ** argv) {
     tr->add_option("--seed", ta.o.seed, "seed of the split, the pairing, the crops and the init")->capture_default_str();
     tr->add_option("--val-fraction", ta.val_fraction, "share of images held out for validation")->capture_default_str();
     tr->add_option("--test-fraction", ta.test_fraction, "share of images held out for testing (never seen)")->capture_default_str();
-    tr->add_option("--val-every", ta.val_every, "validate every N epochs")->capture_default_str()->check(CLI::PositiveNumber);
+    tr->add_option("--val-every", ta.val_every, "validate every N epochs (the best model is kept as OUTPUT.best.safetensors)")->capture_default_str()->check(CLI::PositiveNumber);
     tr->add_option("--val-size", ta.val_size, "validation image size (default: --size)");
     tr->add_option("--val-max", ta.val_max, "at most this many validation pairs")->capture_default_str();
     tr->add_flag("--float-hybrid", ta.o.float_hybrid, "train on the float hybrid as the paper did (default: 8-bit hybrid)");

@@ -66,9 +66,8 @@ void run_tiled(int width, int height, int tile, int halo, int out_planes,
         for (int tx = 0; tx < tiles_x; ++tx) {
             const int  x0    = tx * tile;
             const int  cols  = std::min(tile, width - x0);
-            const Rect outer = { std::max(0, x0 - halo), std::max(0, y0 - halo), 0, 0 };
-            const Rect r     = { outer.x, outer.y, std::min(width, x0 + cols + halo) - outer.x,
-                                 std::min(height, y0 + rows + halo) - outer.y };
+            const int  ox    = std::max(0, x0 - halo), oy = std::max(0, y0 - halo);  // clipped at the border
+            const Rect r     = { ox, oy, std::min(width, x0 + cols + halo) - ox, std::min(height, y0 + rows + halo) - oy };
             torch::Tensor   out = net(r);  // r.h x r.w x out_planes bytes
             const uint8_t * o   = out.data_ptr<uint8_t>();
             for (int y = 0; y < rows; ++y) {

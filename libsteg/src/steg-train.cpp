@@ -61,7 +61,10 @@ struct Trainer::Impl {
         torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe);
         torch::Tensor od     = model.decoder->forward(hybrid);
         Terms         t;
-        t.cover   = (hybrid - host).pow(2).sum({ 1, 2, 3 }).mean();
+        // The cover term anchors the encoder's own output: on the clamped hybrid, pixels
+        // where the cover is pure white or black would leave Oe free to drift past the
+        // clamp (the clamped value already matches), and training diverged that way.
+        t.cover   = (oe - host).pow(2).sum({ 1, 2, 3 }).mean();
         t.payload = (od - guest).pow(2).sum({ 1, 2, 3 }).mean();
         t.weight  = weight_norm_sq(*model.encoder) + weight_norm_sq(*model.decoder);
         t.loss    = o.alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;

@@ -18,6 +18,8 @@ struct TrainOptions {
     // Eq. 1: alpha * ||Ih - Oe||^2 + beta * ||Ig - Od||^2 + lambda * (||We||^2 + ||Wd||^2).
     // The image terms are squared L2 norms per image (summed over pixels and channels),
     // averaged over the batch; the weight term sums the squares of every conv weight.
+    // With the 8-bit hybrid (the default) the decoder sees Oe clamped and rounded to the
+    // 8-bit grid (straight-through gradient), while the cover term is taken on Oe itself.
     double      alpha  = 1.0;
     double      beta   = 1.0;
     double      lambda = 1e-4;
