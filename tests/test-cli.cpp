@@ -82,7 +82,8 @@ TEST_F(Cli, EndToEndOnRealPhotosMatchesTheLibrary) {
             continue;
         }
         const std::string cover = photos[0], secret = photos[1];
-        Result h = run("hide " + cover + " " + secret + " -o " + dir.file("hybrid.png") + " --model " + mdl);
+        Result h = run("hide " + cover + " " + secret + " -o " + dir.file("hybrid.png") + " --payload-out " +
+                       dir.file("hidden.png") + " --model " + mdl);
         ASSERT_EQ(h.code, 0) << h.err;
         EXPECT_NE(h.out.find("8 bpp, payload 33.3%"), std::string::npos) << h.out;
         Result r = run("reveal " + dir.file("hybrid.png") + " -o " + dir.file("revealed.png") + " --model " + mdl);
@@ -104,6 +105,10 @@ TEST_F(Cli, EndToEndOnRealPhotosMatchesTheLibrary) {
         ASSERT_EQ(steg_reveal(ctx, &hybrid.img, &mine.img), STEG_OK);
         steg_free(ctx);
         EXPECT_EQ(std::memcmp(mine.img.data, revealed.img.data, size_t(c.img.width) * c.img.height), 0);
+        // --payload-out saved exactly the payload that was hidden.
+        Image hidden;
+        ASSERT_EQ(steg_image_load(dir.file("hidden.png").c_str(), 0, &hidden.img), STEG_OK);
+        EXPECT_EQ(std::memcmp(hidden.img.data, payload.img.data, size_t(c.img.width) * c.img.height), 0);
 
         // steg compare prints what the library computes.
         Result cmp = run("compare " + cover + " " + dir.file("hybrid.png") + " --json");

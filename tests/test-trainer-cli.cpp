@@ -63,6 +63,14 @@ TEST(TrainerCli, TrainsExportsAndEvaluates) {
         << out;
     EXPECT_NE(steg_test::read_file(d.file("r.json")).find("\"bpp\": 8.0"), std::string::npos);
 
+    // Any checkpoint becomes a model file.
+    ASSERT_EQ(run(STEG_TRAINER " export --checkpoint " + d.file("m.safetensors.ckpt") + " -o " + d.file("e.safetensors"), d,
+                  &out, &err),
+              0)
+        << err;
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("e.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("\"checkpoint_epoch\":2"), std::string::npos) << out;
+
     // Resuming a finished run has nothing left to do, and says where it resumed.
     ASSERT_EQ(run(train + " --resume", d, &out, &err), 0) << err;
     EXPECT_NE(err.find("resumed"), std::string::npos) << err;
