@@ -92,6 +92,34 @@ TEST(Train, LossIsEquationOneAsWritten) {
     EXPECT_NEAR(f.loss_of(constant_batch(2, 8, cover, payload)).loss, 2 * cov + 3 * pay, 1e-4);
 }
 
+TEST(Train, DecoderSeesTheHybridOnTheEightBitGrid) {
+    // Encoder: a constant Oe = 0.3/255, off the 8-bit grid. Decoder: channel R passed
+    // straight through (centre taps of 1), so Od shows exactly what the decoder was given.
+    TempDir     d;
+    const float off   = 0.3f / 255.0f;
+    std::string model = zero_model(d, [&](steg::Model & m) {
+        m.encoder->named_parameters()["tail.4.bias"].fill_(off);
+        auto p = m.decoder->named_parameters();
+        for (int i = 0; i <= 10; i += 2) {
+            p["net." + std::to_string(i) + ".weight"][0][0][1][1] = 1.0f;
+        }
+        p["net.12.weight"][0][0][0][0] = 1.0f;
+    });
+    steg::TrainOptions o = tiny_options();
+    steg::Trainer      q(o);
+    q.import_model(model);
+    o.float_hybrid = true;
+    steg::Trainer f(o);
+    f.import_model(model);
+    const auto batch = constant_batch(1, 8, 0.f, 0.f);
+    // 8-bit: round((0.3/255 + 0.5) * 255) = 128, so the decoder sees 128/255 - 0.5 = 0.5/255.
+    const double grid = 0.5 / 255.0;
+    EXPECT_NEAR(q.loss_of(batch).payload_term, 64 * grid * grid, 1e-6);  // float32 sums; the two cases differ by 2.8x
+    EXPECT_NEAR(f.loss_of(batch).payload_term, 64 * double(off) * off, 1e-6);  // float32 sums; the two cases differ by 2.8x
+    // The cover term is taken on Oe itself in both modes.
+    EXPECT_NEAR(q.loss_of(batch).cover_term, 3 * 64 * double(off) * off, 1e-6);  // float32 sums; the two cases differ by 2.8x
+}
+
 TEST(Train, WeightTermIsTheSquaredNormOfAllConvWeights) {
     TempDir            d;
     steg::TrainOptions o = tiny_options();

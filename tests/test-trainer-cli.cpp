@@ -42,6 +42,9 @@ TEST(TrainerCli, TrainsExportsAndEvaluates) {
     EXPECT_NE(err.find("epoch 2/2"), std::string::npos) << err;
     EXPECT_NE(err.find("val hybrid"), std::string::npos) << err;
     EXPECT_TRUE(steg_test::file_exists(d.file("m.safetensors.ckpt")));
+    // The best validated epoch is kept beside the final model, as a usable model file.
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("m.best.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("\"epoch\":"), std::string::npos) << out;
     std::istringstream log(steg_test::read_file(d.file("m.safetensors.log.jsonl")));
     int                lines = 0;
     for (std::string l; std::getline(log, l);) ++lines;
