@@ -11,6 +11,9 @@ packages=(
     nlohmann-json3-dev libcli11-dev libfmt-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     python3-skimage   # the classic test photos used by the demo and the tests
+    # the GStreamer plugin, and what its tests' pipelines use (FFV1 comes from libav)
+    libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 

@@ -36,4 +36,16 @@ CM
 cmake -S "$prefix/cm" -B "$prefix/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$prefix/cm/build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$prefix/cm/build/consumer" | grep -q "libsteg 0.1.0"
+
+# The GStreamer plugin, when built: installed beside libsteg, loadable from there, and
+# it runs on the installed model (rpath and model lookup relative to the install).
+if [ -f "$build/gst-element/plugins/libgststeg.so" ]; then
+    plugin=$libdir/gstreamer-1.0/libgststeg.so
+    [ -f "$plugin" ] || { echo "missing after install: ${plugin#$prefix/}"; exit 1; }
+    export GST_REGISTRY=$prefix/registry.bin GST_PLUGIN_PATH=$libdir/gstreamer-1.0
+    gst-inspect-1.0 stegembed >/dev/null || { echo "gst-inspect cannot load the installed plugin"; exit 1; }
+    env -u STEG_MODEL -u LD_LIBRARY_PATH gst-launch-1.0 -q videotestsrc num-buffers=1 ! \
+        video/x-raw,format=RGB,width=32,height=32 ! stegreveal ! fakesink ||
+        { echo "the installed plugin does not run on the installed model"; exit 1; }
+fi
 echo "install tree OK"

@@ -1,9 +1,7 @@
 #include "test-util.h"
 
-#include "steg-model.h"
-
-#include <torch/torch.h>
-
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,11 +20,6 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
     std::error_code ec;
     fs::remove_all(path, ec);
-}
-
-void write_random_model(const std::string & path, uint64_t seed) {
-    torch::manual_seed(seed);
-    steg::save_model(path, steg::new_model());
 }
 
 Image::Image(int w, int h, steg_format f) {

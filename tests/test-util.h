@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace steg_test {
@@ -19,6 +20,7 @@ struct TempDir {
 };
 
 // Writes a model of the paper's architecture with Xavier-random weights (seeded).
+// Defined in test-random-model.cpp, the one helper that needs libtorch.
 void write_random_model(const std::string & path, uint64_t seed = 1);
 
 // An owned image that frees itself.
@@ -28,6 +30,10 @@ struct Image {
     Image(int w, int h, steg_format f);
     ~Image() { steg_image_free(&img); }
     Image(Image && o) noexcept : img(o.img) { o.img = {}; }
+    Image & operator=(Image && o) noexcept {
+        std::swap(img, o.img);
+        return *this;
+    }
     Image(const Image &)             = delete;
     Image & operator=(const Image &) = delete;
     uint8_t * px(int x, int y) { return img.data + (int64_t(y) * img.width + x) * steg_format_channels(img.format); }

@@ -97,6 +97,7 @@ struct Engine::Impl {
     Model         model;
     torch::Device device = torch::kCPU;
     int           tile   = kDefaultTileSize;
+    int           threads = 0;
 };
 
 Engine::Engine(const std::string & model_path, const EngineOptions & options) : impl_(std::make_unique<Impl>()) {
@@ -110,6 +111,7 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
     if (options.device != STEG_DEVICE_CPU && has_cuda) {
         impl_->device = torch::kCUDA;
     }
+    impl_->threads = options.n_threads;
     set_cpu_threads(options.n_threads);
     tune_malloc_once();
     impl_->model.encoder->to(impl_->device);
@@ -140,6 +142,7 @@ const char * Engine::device_name() const {
 void Engine::hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress) {
     c10::InferenceMode guard;
     auto &             m  = *impl_;
+    set_cpu_threads(m.threads);  // the thread count is per calling thread (a host's worker thread)
     const int          ch = steg_format_channels(cover.format);
     auto net = [&](const Rect & r) {
         torch::Tensor host  = to_planes(cover, r, 3).to(m.device);
@@ -167,6 +170,7 @@ void Engine::hide(const steg_image & cover, const steg_image & payload, steg_ima
 void Engine::reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress) {
     c10::InferenceMode guard;
     auto &             m   = *impl_;
+    set_cpu_threads(m.threads);
     auto               net = [&](const Rect & r) {
         return to_u8(m.model.decoder->forward(to_planes(hybrid, r, 3).to(m.device)));
     };

@@ -11,7 +11,8 @@ void set_cpu_threads(int n_threads);
 // hands blocks that large straight back to the kernel, so the next call faults them in
 // anew, which cost 2-5x in time on these machines (inference and training alike).
 // Fixed thresholds above that working set (mmap 64 MiB, trim 256 MiB) keep the blocks
-// in the process for reuse. Process-wide and done once; a host that manages malloc
+// in the process for reuse, and one arena keeps other threads' calls on them too.
+// Process-wide and done once; a host that manages malloc
 // itself sets STEG_MALLOC_TUNING=0.
 void tune_malloc_once();
 

@@ -1,0 +1,242 @@
+/* gststegutil.c - glue shared by stegembed and stegreveal (see gststegutil.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gststegutil.h"
+
+#include <string.h>
+
+static const gchar *
+enum_type_name (enum steg_param param)
+{
+  switch (param) {
+    case STEG_PARAM_DEVICE:
+      return "GstStegDevice";
+    case STEG_PARAM_FIT:
+      return "GstStegFit";
+    case STEG_PARAM_CHANNEL:
+      return "GstStegChannel";
+    default:
+      return NULL;
+  }
+}
+
+GType
+gst_steg_param_enum_type (enum steg_param param)
+{
+  /* Registered once per parameter; the value tables live for the process, as
+   * GLib requires of g_enum_register_static. */
+  static GType types[STEG_PARAM_COUNT];
+  static GMutex lock;
+  const struct steg_param_spec *spec = steg_param_get (param);
+  GType type;
+
+  g_return_val_if_fail (spec && spec->kind == STEG_PARAM_KIND_ENUM, G_TYPE_INVALID);
+
+  g_mutex_lock (&lock);
+  type = types[param];
+  if (type == 0) {
+    gint n = 0, i;
+    GEnumValue *values;
+
+    while (spec->choices[n])
+      n++;
+    values = g_new0 (GEnumValue, n + 1);
+    for (i = 0; i < n; i++) {
+      values[i].value = i;
+      values[i].value_name = g_strdup_printf ("%s: %s", spec->nick,
+          spec->choices[i]);
+      values[i].value_nick = spec->choices[i];
+    }
+    type = types[param] = g_enum_register_static (enum_type_name (param),
+        values);
+  }
+  g_mutex_unlock (&lock);
+  return type;
+}
+
+GParamSpec *
+gst_steg_param_spec (enum steg_param param, const gchar * name,
+    GParamFlags extra_flags)
+{
+  const struct steg_param_spec *spec = steg_param_get (param);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | extra_flags;
+
+  switch (spec->kind) {
+    case STEG_PARAM_KIND_STRING:
+      return g_param_spec_string (name, spec->nick, spec->help, NULL, flags);
+    case STEG_PARAM_KIND_INT:
+      return g_param_spec_int (name, spec->nick, spec->help, spec->min_value,
+          spec->max_value, spec->default_value, flags);
+    case STEG_PARAM_KIND_ENUM:
+      return g_param_spec_enum (name, spec->nick, spec->help,
+          gst_steg_param_enum_type (param), spec->default_value, flags);
+  }
+  return NULL;
+}
+
+void
+gst_steg_settings_init (GstStegSettings * s)
+{
+  s->model = NULL;
+  s->device = steg_param_get (STEG_PARAM_DEVICE)->default_value;
+  s->threads = steg_param_get (STEG_PARAM_THREADS)->default_value;
+}
+
+void
+gst_steg_settings_clear (GstStegSettings * s)
+{
+  g_clear_pointer (&s->model, g_free);
+}
+
+struct steg_context *
+gst_steg_open_context (GstElement * element, GstStegSettings * settings)
+{
+  struct steg_context_params params = steg_context_default_params ();
+  struct steg_context *ctx;
+  gchar *model;
+
+  GST_OBJECT_LOCK (element);
+  model = g_strdup (settings->model);
+  params.device = settings->device;
+  params.n_threads = settings->threads;
+  GST_OBJECT_UNLOCK (element);
+
+  if (model == NULL || model[0] == '\0') {
+    const gchar *def = steg_default_model_path ();
+    g_free (model);
+    if (def == NULL)
+      goto no_default_model;
+    model = g_strdup (def);
+  }
+
+  ctx = steg_init_from_file (model, params);
+  if (ctx == NULL)
+    goto open_failed;
+  GST_INFO_OBJECT (element, "model %s on %s", model, steg_context_device (ctx));
+  g_free (model);
+  return ctx;
+
+  /* ERRORS */
+no_default_model:
+  {
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
+        ("No model: set the 'model' property to a .safetensors file, or "
+            "install steg's default model (or set STEG_MODEL)."), (NULL));
+    return NULL;
+  }
+open_failed:
+  {
+    if (steg_last_status () == STEG_ERR_DEVICE) {
+      GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
+          ("The requested device is not available: set device=cpu or "
+              "device=auto."), ("%s", steg_last_error ()));
+    } else {
+      GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
+          ("Could not load the model \"%s\": point the 'model' property at a "
+              "steg model file (.safetensors).", model),
+          ("%s", steg_last_error ()));
+    }
+    g_free (model);
+    return NULL;
+  }
+}
+
+/* Byte offsets of R, G, B in a pixel of `finfo`, or FALSE if it is not packed RGB. */
+static gboolean
+rgb_offsets (const GstVideoFormatInfo * finfo, gint off[3])
+{
+  gint c;
+
+  if (!GST_VIDEO_FORMAT_INFO_IS_RGB (finfo) || GST_VIDEO_FORMAT_INFO_N_PLANES
+      (finfo) != 1 || GST_VIDEO_FORMAT_INFO_BITS (finfo) != 8)
+    return FALSE;
+  for (c = 0; c < 3; c++)
+    off[c] = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c);
+  return TRUE;
+}
+
+void
+gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
+    GstStegFrameView * view)
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  gint width = GST_VIDEO_FRAME_WIDTH (frame);
+  gint height = GST_VIDEO_FRAME_HEIGHT (frame);
+  gint pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, 0);
+  gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  gint off[3] = { 0, 1, 2 };
+  gint x, y;
+  gboolean is_rgb = rgb_offsets (finfo, off);
+
+  g_assert (is_rgb);            /* the pad templates admit nothing else */
+  (void) is_rgb;
+
+  view->image.width = width;
+  view->image.height = height;
+  view->image.stride = stride;
+  view->image.data = data;
+  view->packed = FALSE;
+
+  /* R, G, B first: the frame is already what libsteg reads (a 4th byte, alpha or
+   * padding, is left untouched by libsteg). */
+  if (off[0] == 0 && off[1] == 1 && off[2] == 2) {
+    view->image.format = pstride == 4 ? STEG_FORMAT_RGBA8 : STEG_FORMAT_RGB8;
+    return;
+  }
+
+  g_byte_array_set_size (scratch, (guint) width * height * 3);
+  for (y = 0; y < height; y++) {
+    const guint8 *src = data + (gsize) y * stride;
+    guint8 *dst = scratch->data + (gsize) y * width * 3;
+    for (x = 0; x < width; x++, src += pstride, dst += 3) {
+      dst[0] = src[off[0]];
+      dst[1] = src[off[1]];
+      dst[2] = src[off[2]];
+    }
+  }
+  view->image.format = STEG_FORMAT_RGB8;
+  view->image.stride = 0;
+  view->image.data = scratch->data;
+  view->packed = TRUE;
+}
+
+void
+gst_steg_frame_unpack (const GstStegFrameView * view, GstVideoFrame * frame)
+{
+  gint width = GST_VIDEO_FRAME_WIDTH (frame);
+  gint height = GST_VIDEO_FRAME_HEIGHT (frame);
+  gint pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, 0);
+  gint stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  gint off[3] = { 0, 1, 2 };
+  gint x, y;
+
+  if (!view->packed)
+    return;
+  rgb_offsets (frame->info.finfo, off);
+  for (y = 0; y < height; y++) {
+    const guint8 *src = view->image.data + (gsize) y * width * 3;
+    guint8 *dst = data + (gsize) y * stride;
+    for (x = 0; x < width; x++, src += 3, dst += pstride) {
+      dst[off[0]] = src[0];
+      dst[off[1]] = src[1];
+      dst[off[2]] = src[2];
+    }
+  }
+}
+
+gboolean
+gst_steg_latency_add (GstStegLatency * l, GstClockTime spent)
+{
+  if (spent <= l->worst)
+    return FALSE;
+  l->worst = spent;
+  if (l->reported != 0 && spent <= l->reported + l->reported / 4)
+    return FALSE;
+  /* Report a little more than the worst frame, so small jitter needs no update. */
+  l->reported = spent + spent / 4;
+  return TRUE;
+}

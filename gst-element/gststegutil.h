@@ -1,0 +1,68 @@
+/* gststegutil.h - what stegembed and stegreveal share: properties derived from
+ * libsteg's parameter table, opening a libsteg context with GStreamer errors,
+ * viewing a video frame as a libsteg image, and the processing latency they report.
+ */
+#ifndef __GST_STEG_UTIL_H__
+#define __GST_STEG_UTIL_H__
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <steg.h>
+
+G_BEGIN_DECLS
+
+/* The RGB family both elements accept for the cover / hybrid. */
+#define GST_STEG_RGB_FORMATS \
+    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
+
+/* A GEnum type whose values are the choices of one of libsteg's enum parameters
+ * (device, fit, channel), so the property and the library never disagree. */
+GType gst_steg_param_enum_type (enum steg_param param);
+
+/* A GParamSpec made from libsteg's definition of `param`, under `name`. */
+GParamSpec *gst_steg_param_spec (enum steg_param param, const gchar * name,
+    GParamFlags extra_flags);
+
+/* Settings shared by both elements (guarded by the object lock). */
+typedef struct
+{
+  gchar *model;                 /* NULL: the shipped default model */
+  enum steg_device device;
+  gint threads;
+} GstStegSettings;
+
+void gst_steg_settings_init (GstStegSettings * s);
+void gst_steg_settings_clear (GstStegSettings * s);
+
+/* Opens a context for `element` with the settings, posting an element error that
+ * says what to do if the model is missing or broken. Returns NULL on failure. */
+struct steg_context *gst_steg_open_context (GstElement * element,
+    GstStegSettings * settings);
+
+/* A video frame seen as a libsteg RGB8/RGBA8 image. Frames whose bytes are already
+ * R, G, B(, A or x) are used in place; the other orders (BGR, xRGB, ...) are copied
+ * into `scratch` as RGB8 and copied back by gst_steg_frame_unpack. */
+typedef struct
+{
+  struct steg_image image;
+  gboolean packed;              /* TRUE: image points into scratch */
+} GstStegFrameView;
+
+void gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
+    GstStegFrameView * view);
+void gst_steg_frame_unpack (const GstStegFrameView * view,
+    GstVideoFrame * frame);
+
+/* Processing latency: the slowest frame seen so far. gst_steg_latency_add returns
+ * TRUE when the element should post a latency message (it grew by a quarter). */
+typedef struct
+{
+  GstClockTime reported;        /* what LATENCY queries add */
+  GstClockTime worst;
+} GstStegLatency;
+
+gboolean gst_steg_latency_add (GstStegLatency * l, GstClockTime spent);
+
+G_END_DECLS
+
+#endif /* __GST_STEG_UTIL_H__ */

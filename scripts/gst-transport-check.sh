@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# scripts/gst-transport-check.sh BUILD_DIR - what each way of carrying the hybrid
+# video does to the payload, measured: three real photos (python3-skimage) at 640x480
+# -> stegembed (camera.png as payload) -> TRANSPORT -> stegreveal, then the mean
+# revealed PSNR / SSIM against the payload as hidden, per transport. The numbers in
+# docs/gstreamer.md come from this script.
+set -euo pipefail
+build=$(realpath "${1:?usage: gst-transport-check.sh BUILD_DIR}")
+steg=$build/cli/steg
+photos=/usr/lib/python3/dist-packages/skimage/data
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export GST_REGISTRY=$work/registry.bin GST_PLUGIN_PATH=$build/gst-element/plugins
+cd "$work"
+i=0
+for p in astronaut coffee chelsea; do cp "$photos/$p.png" "src-$i.png"; i=$((i + 1)); done
+caps=video/x-raw,format=RGB,width=640,height=480,pixel-aspect-ratio=1/1,framerate=5/1
+src="multifilesrc location=src-%d.png index=0 stop-index=2 caps=image/png,framerate=5/1 ! pngdec ! \
+    videoconvert ! videoscale ! $caps ! stegembed payload=$photos/camera.png"
+reveal="videoconvert ! video/x-raw,format=RGB ! stegreveal ! pngenc ! multifilesink location=rev-%d.png"
+
+# name | encode (after stegembed) | decode (before $reveal)
+transports=(
+    "FFV1 in Matroska (BGRx)|videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! matroskamux|matroskademux ! avdec_ffv1"
+    "PNG frames|pngenc ! multipartmux|multipartdemux ! pngdec"
+    "raw I420 (4:2:0, no codec)|videoconvert ! video/x-raw,format=I420 ! matroskamux|matroskademux"
+    "FFV1 in Y444 (lossless codec, 4:4:4 YUV)|videoconvert ! video/x-raw,format=Y444 ! avenc_ffv1 ! matroskamux|matroskademux ! avdec_ffv1"
+    "JPEG quality 95 (jpegenc from RGB)|jpegenc quality=95 ! multipartmux|multipartdemux ! jpegdec"
+    "MPEG-4 part 2, 8 Mbit/s (4:2:0)|videoconvert ! avenc_mpeg4 bitrate=8000000 ! matroskamux|matroskademux ! avdec_mpeg4"
+)
+echo "| transport | revealed PSNR | revealed SSIM |"
+echo "|---|---|---|"
+for t in "${transports[@]}"; do
+    IFS='|' read -r name enc dec <<<"$t"
+    rm -f rev-*.png stream.bin
+    gst-launch-1.0 -q $src ! $enc ! filesink location=stream.bin
+    gst-launch-1.0 -q filesrc location=stream.bin ! $dec ! $reveal
+    # The payload as hidden: camera.png as luma, scaled to 640x480.
+    [ -f payload.png ] || {
+        gst-launch-1.0 -q multifilesrc location=src-0.png index=0 stop-index=0 caps=image/png ! pngdec ! \
+            videoconvert ! videoscale ! $caps ! pngenc ! filesink location=cover0.png
+        "$steg" hide cover0.png "$photos/camera.png" -o h0.png --payload-out payload.png >/dev/null
+    }
+    psnr=0 ssim=0 n=0
+    for f in rev-*.png; do
+        read -r p s < <("$steg" compare --json payload.png "$f" | sed -E 's/.*"psnr_db": *([^,]*), *"ssim": *([^}]*)}.*/\1 \2/')
+        psnr=$(awk -v a="$psnr" -v b="$p" 'BEGIN { print a + b }')
+        ssim=$(awk -v a="$ssim" -v b="$s" 'BEGIN { print a + b }')
+        n=$((n + 1))
+    done
+    awk -v name="$name" -v p="$psnr" -v s="$ssim" -v n="$n" \
+        'BEGIN { printf "| %s | %.2f dB | %.3f |\n", name, p / n, s / n }'
+done

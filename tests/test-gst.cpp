@@ -1,0 +1,442 @@
+// test-gst.cpp - the GStreamer elements stegembed and stegreveal, driven through
+// GstHarness and real pipelines. The oracle is libsteg itself: what the elements
+// output must be what steg_hide / steg_reveal give for the same pixels.
+//
+// Each test process gets its own plugin registry (GST_REGISTRY in a temporary folder)
+// and finds the plugin in the build tree (GST_PLUGIN_PATH, set by ctest).
+#include "test-util.h"
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace steg_test;
+
+namespace {
+
+const std::string kPhotos = "/usr/lib/python3/dist-packages/skimage/data/";
+
+struct Ctx {
+    steg_context * ctx = nullptr;
+    Ctx() { ctx = steg_init_from_file(shipped_model().c_str(), steg_context_default_params()); }
+    ~Ctx() { steg_free(ctx); }
+};
+
+Image load(const std::string & path) {
+    Image im;
+    EXPECT_EQ(steg_image_load(path.c_str(), 0, &im.img), STEG_OK) << steg_last_error();
+    return im;
+}
+
+// A w x h RGB8 crop of a real photo at (x0, y0).
+Image crop(const Image & src, int x0, int y0, int w, int h) {
+    Image out(w, h, STEG_FORMAT_RGB8);
+    const int ch = steg_format_channels(src.img.format);
+    for (int y = 0; y < h; ++y) {
+        for (int x = 0; x < w; ++x) {
+            const uint8_t * p = src.img.data + (int64_t(y + y0) * src.img.width + x + x0) * ch;
+            for (int c = 0; c < 3; ++c) {
+                out.img.data[(y * w + x) * 3 + c] = p[ch >= 3 ? c : 0];
+            }
+        }
+    }
+    return out;
+}
+
+Image prepare(const Image & src, int w, int h) {
+    Image out;
+    EXPECT_EQ(steg_payload_prepare(&src.img, w, h, STEG_FIT_SCALE, STEG_CHANNEL_LUMA, &out.img), STEG_OK);
+    return out;
+}
+
+uint8_t alpha_at(int x, int y) { return uint8_t((x * 7 + y * 13) % 251); }
+
+// In a 4-byte RGB format, the offset of the byte that is not R, G or B.
+int spare_byte(const GstVideoFormatInfo * finfo) {
+    return 6 - GST_VIDEO_FORMAT_INFO_POFFSET(finfo, 0) - GST_VIDEO_FORMAT_INFO_POFFSET(finfo, 1) -
+           GST_VIDEO_FORMAT_INFO_POFFSET(finfo, 2);
+}
+
+// An RGB8 image as a buffer of `format` (alpha, where there is one, gets a pattern).
+GstBuffer * to_buffer(const Image & rgb, GstVideoFormat format, GstClockTime pts) {
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, format, rgb.img.width, rgb.img.height);
+    GstBuffer *    buf = gst_buffer_new_allocate(nullptr, info.size, nullptr);
+    GstVideoFrame  frame;
+    const auto *   finfo = info.finfo;
+    gst_video_frame_map(&frame, &info, buf, GST_MAP_WRITE);
+    const int ps = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
+    for (int y = 0; y < rgb.img.height; ++y) {
+        uint8_t * row = static_cast<uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+                        y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+        for (int x = 0; x < rgb.img.width; ++x) {
+            uint8_t * p = row + x * ps;
+            if (format == GST_VIDEO_FORMAT_GRAY8) {
+                p[0] = rgb.img.data[(y * rgb.img.width + x) * 3];
+                continue;
+            }
+            if (ps == 4) {  // the byte that is not R, G or B: alpha or padding
+                p[spare_byte(finfo)] = alpha_at(x, y);
+            }
+            for (int c = 0; c < 3; ++c) {
+                p[GST_VIDEO_FORMAT_INFO_POFFSET(finfo, c)] = rgb.img.data[(y * rgb.img.width + x) * 3 + c];
+            }
+        }
+    }
+    gst_video_frame_unmap(&frame);
+    GST_BUFFER_PTS(buf)      = pts;
+    GST_BUFFER_DURATION(buf) = GST_CLOCK_TIME_NONE;
+    return buf;
+}
+
+// A buffer of `format` back to RGB8 (or GRAY8); `alpha_ok` says whether the 4th byte
+// (alpha or padding) still carries the pattern to_buffer wrote.
+Image from_buffer(GstBuffer * buf, GstVideoFormat format, int w, int h, bool * alpha_ok = nullptr) {
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, format, w, h);
+    const bool    gray = format == GST_VIDEO_FORMAT_GRAY8;
+    Image         out(w, h, gray ? STEG_FORMAT_GRAY8 : STEG_FORMAT_RGB8);
+    GstVideoFrame frame;
+    EXPECT_TRUE(gst_video_frame_map(&frame, &info, buf, GST_MAP_READ));
+    const auto * finfo = info.finfo;
+    const int    ps    = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
+    if (alpha_ok) {
+        *alpha_ok = true;
+    }
+    for (int y = 0; y < h; ++y) {
+        const uint8_t * row = static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+                              y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+        for (int x = 0; x < w; ++x) {
+            const uint8_t * p = row + x * ps;
+            if (gray) {
+                out.img.data[y * w + x] = p[0];
+                continue;
+            }
+            for (int c = 0; c < 3; ++c) {
+                out.img.data[(y * w + x) * 3 + c] = p[GST_VIDEO_FORMAT_INFO_POFFSET(finfo, c)];
+            }
+            if (alpha_ok && ps == 4 && p[spare_byte(finfo)] != alpha_at(x, y)) {
+                *alpha_ok = false;
+            }
+        }
+    }
+    gst_video_frame_unmap(&frame);
+    return out;
+}
+
+std::string caps_string(GstVideoFormat format, int w, int h, int fps = 25) {
+    return std::string("video/x-raw,format=") + gst_video_format_to_string(format) + ",width=" + std::to_string(w) +
+           ",height=" + std::to_string(h) + ",framerate=" + std::to_string(fps) + "/1";
+}
+
+bool same_pixels(const Image & a, const Image & b) {
+    const size_t n = size_t(a.img.width) * a.img.height * steg_format_channels(a.img.format);
+    return a.img.width == b.img.width && a.img.height == b.img.height && a.img.format == b.img.format &&
+           std::memcmp(a.img.data, b.img.data, n) == 0;
+}
+
+Image hide_with_libsteg(steg_context * ctx, const Image & cover, const Image & payload) {
+    Image out(cover.img.width, cover.img.height, cover.img.format);
+    EXPECT_EQ(steg_hide(ctx, &cover.img, &payload.img, &out.img), STEG_OK) << steg_last_error();
+    return out;
+}
+
+Image reveal_with_libsteg(steg_context * ctx, const Image & hybrid) {
+    Image out(hybrid.img.width, hybrid.img.height, STEG_FORMAT_GRAY8);
+    EXPECT_EQ(steg_reveal(ctx, &hybrid.img, &out.img), STEG_OK) << steg_last_error();
+    return out;
+}
+
+// Runs a gst-launch style pipeline to its end; returns the first error message, or
+// "" if it reached EOS.
+std::string run_pipeline(const std::string & description) {
+    GError *     err      = nullptr;
+    GstElement * pipeline = gst_parse_launch(description.c_str(), &err);
+    if (!pipeline) {
+        std::string m = err ? err->message : "parse failed";
+        g_clear_error(&err);
+        return "parse: " + m;
+    }
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *     bus = gst_element_get_bus(pipeline);
+    GstMessage * msg = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                                  GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+    std::string  result = msg ? "" : "timeout";
+    if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        GError * e     = nullptr;
+        gchar *  debug = nullptr;
+        gst_message_parse_error(msg, &e, &debug);
+        result = std::string(e->message) + " | " + (debug ? debug : "");
+        g_clear_error(&e);
+        g_free(debug);
+    }
+    if (msg) {
+        gst_message_unref(msg);
+    }
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline);
+    return result;
+}
+
+class Gst : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (shipped_model().empty() || !file_exists(kPhotos + "astronaut.png")) {
+            GTEST_SKIP() << "needs models/default.safetensors and python3-skimage's photos";
+        }
+        astronaut = load(kPhotos + "astronaut.png");
+        camera    = load(kPhotos + "camera.png");
+        ASSERT_NE(lib.ctx, nullptr) << steg_last_error();
+    }
+    Ctx   lib;
+    Image astronaut, camera;
+};
+
+// ---- negotiation and pixels, format by format -------------------------------------
+
+class GstFormats : public Gst, public ::testing::WithParamInterface<const char *> {};
+
+TEST_P(GstFormats, EmbedAndRevealMatchLibstegInEveryRgbFormat) {
+    const GstVideoFormat format = gst_video_format_from_string(GetParam());
+    const int            w = 64, h = 48;
+    const Image          cover    = crop(astronaut, 200, 100, w, h);
+    const Image          payload  = prepare(camera, w, h);
+    const Image          expected = hide_with_libsteg(lib.ctx, cover, payload);
+
+    GstHarness * embed = gst_harness_new("stegembed");
+    gst_harness_set(embed, "stegembed", "payload", (kPhotos + "camera.png").c_str(), nullptr);
+    gst_harness_set_src_caps_str(embed, caps_string(format, w, h).c_str());
+    GstBuffer * out = gst_harness_push_and_pull(embed, to_buffer(cover, format, 0));
+    ASSERT_NE(out, nullptr);
+
+    GstCaps * caps = gst_pad_get_current_caps(embed->sinkpad);
+    GstVideoInfo out_info;
+    ASSERT_TRUE(gst_video_info_from_caps(&out_info, caps));
+    gst_caps_unref(caps);
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&out_info), format) << "the output keeps the input's format";
+
+    bool  alpha_ok = false;
+    Image hybrid   = from_buffer(out, format, w, h, &alpha_ok);
+    EXPECT_TRUE(alpha_ok) << "alpha must pass through untouched";
+    EXPECT_TRUE(same_pixels(hybrid, expected)) << "stegembed must hide exactly as steg_hide does";
+
+    GstHarness * reveal = gst_harness_new("stegreveal");
+    gst_harness_set_src_caps_str(reveal, caps_string(format, w, h).c_str());
+    GstBuffer * revealed_buf = gst_harness_push_and_pull(reveal, gst_buffer_ref(out));
+    ASSERT_NE(revealed_buf, nullptr);
+    caps = gst_pad_get_current_caps(reveal->sinkpad);
+    ASSERT_TRUE(gst_video_info_from_caps(&out_info, caps));
+    gst_caps_unref(caps);
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&out_info), GST_VIDEO_FORMAT_GRAY8);
+    EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&out_info), w);
+    Image revealed = from_buffer(revealed_buf, GST_VIDEO_FORMAT_GRAY8, w, h);
+    EXPECT_TRUE(same_pixels(revealed, reveal_with_libsteg(lib.ctx, expected)));
+
+    gst_buffer_unref(revealed_buf);
+    gst_buffer_unref(out);
+    gst_harness_teardown(reveal);
+    gst_harness_teardown(embed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rgb, GstFormats,
+                         ::testing::Values("RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
+                                           "ABGR"));
+
+TEST_F(Gst, RefusesYuvInput) {
+    GstHarness * h = gst_harness_new("stegembed");
+    GstCaps *    yuv = gst_caps_from_string("video/x-raw,format=I420,width=64,height=48,framerate=25/1");
+    GstPad *     sink = gst_element_get_static_pad(h->element, "sink");
+    EXPECT_FALSE(gst_pad_query_accept_caps(sink, yuv)) << "YUV would destroy the payload: RGB only";
+    gst_object_unref(sink);
+    gst_caps_unref(yuv);
+    gst_harness_teardown(h);
+}
+
+// ---- a still payload through embed and reveal, on a full photo ---------------------
+
+TEST_F(Gst, StillPayloadRevealsAsWellAsLibsteg) {
+    const int   w = astronaut.img.width, h = astronaut.img.height;
+    const Image payload  = prepare(camera, w, h);
+    const Image expected = hide_with_libsteg(lib.ctx, astronaut, payload);
+    const Image  lib_revealed = reveal_with_libsteg(lib.ctx, expected);
+    const double lib_psnr     = steg_psnr(&payload.img, &lib_revealed.img);
+
+    GstHarness * embed = gst_harness_new("stegembed");
+    gst_harness_set(embed, "stegembed", "payload", (kPhotos + "camera.png").c_str(), nullptr);
+    gst_harness_set_src_caps_str(embed, caps_string(GST_VIDEO_FORMAT_RGB, w, h).c_str());
+    GstHarness * reveal = gst_harness_new("stegreveal");
+    gst_harness_set_src_caps_str(reveal, caps_string(GST_VIDEO_FORMAT_RGB, w, h).c_str());
+
+    GstBuffer * hybrid   = gst_harness_push_and_pull(embed, to_buffer(astronaut, GST_VIDEO_FORMAT_RGB, 0));
+    GstBuffer * revealed = gst_harness_push_and_pull(reveal, hybrid);
+    ASSERT_NE(revealed, nullptr);
+    Image        got  = from_buffer(revealed, GST_VIDEO_FORMAT_GRAY8, w, h);
+    const double psnr = steg_psnr(&payload.img, &got.img);
+    EXPECT_NEAR(psnr, lib_psnr, 0.1);
+    EXPECT_GT(psnr, 20.0) << "the shipped model recovers a recognisable payload";
+
+    gst_buffer_unref(revealed);
+    gst_harness_teardown(reveal);
+    gst_harness_teardown(embed);
+}
+
+// ---- the payload pad: a second video at another frame rate ------------------------
+
+TEST_F(Gst, PayloadVideoFramesFollowRunningTime) {
+    const int          w = 48, h = 32, n_cover = 12, n_payload = 5;
+    const GstClockTime cover_step = GST_SECOND / 25, payload_step = GST_SECOND / 10;
+
+    std::vector<Image> covers, payloads;
+    for (int i = 0; i < n_cover; ++i) {
+        covers.push_back(crop(astronaut, 100 + 20 * i, 150, w, h));
+    }
+    for (int k = 0; k < n_payload; ++k) {
+        payloads.push_back(prepare(crop(camera, 60 * k, 40 * k, 96, 64), w, h));
+    }
+
+    GstHarness * embed = gst_harness_new_with_padnames("stegembed", "sink", "src");
+    GstHarness * pay   = gst_harness_new_with_element(embed->element, "payload", nullptr);
+    gst_harness_set_src_caps_str(embed, caps_string(GST_VIDEO_FORMAT_RGB, w, h, 25).c_str());
+    gst_harness_set_src_caps_str(pay, caps_string(GST_VIDEO_FORMAT_GRAY8, w, h, 10).c_str());
+
+    // The payload stream runs in its own thread, as it would behind a queue.
+    std::thread feeder([&] {
+        for (int k = 0; k < n_payload; ++k) {
+            Image gray3(w, h, STEG_FORMAT_RGB8);  // to_buffer reads channel 0 for GRAY8
+            for (int i = 0; i < w * h; ++i) {
+                gray3.img.data[i * 3] = payloads[k].img.data[i];
+            }
+            gst_harness_push(pay, to_buffer(gray3, GST_VIDEO_FORMAT_GRAY8, k * payload_step));
+        }
+        gst_harness_push_event(pay, gst_event_new_eos());
+    });
+
+    for (int i = 0; i < n_cover; ++i) {
+        GstBuffer * out = gst_harness_push_and_pull(embed, to_buffer(covers[i], GST_VIDEO_FORMAT_RGB, i * cover_step));
+        ASSERT_NE(out, nullptr);
+        // The latest payload frame at or before the cover's time (the last after EOS).
+        const int k = std::min<int>(n_payload - 1, int((i * cover_step) / payload_step));
+        Image     got = from_buffer(out, GST_VIDEO_FORMAT_RGB, w, h);
+        EXPECT_TRUE(same_pixels(got, hide_with_libsteg(lib.ctx, covers[i], payloads[k])))
+            << "cover frame " << i << " should carry payload frame " << k;
+        gst_buffer_unref(out);
+    }
+    feeder.join();
+    gst_harness_teardown(pay);
+    gst_harness_teardown(embed);
+}
+
+TEST_F(Gst, StoppingWhileWaitingForThePayloadStreamDoesNotHang) {
+    GstHarness * embed = gst_harness_new_with_padnames("stegembed", "sink", "src");
+    GstHarness * pay   = gst_harness_new_with_element(embed->element, "payload", nullptr);
+    gst_harness_set_src_caps_str(embed, caps_string(GST_VIDEO_FORMAT_RGB, 32, 32).c_str());
+    gst_harness_set_src_caps_str(pay, caps_string(GST_VIDEO_FORMAT_GRAY8, 32, 32).c_str());
+    const Image  cover = crop(astronaut, 0, 0, 32, 32);
+    GstFlowReturn flow  = GST_FLOW_OK;
+    std::thread  pusher([&] { flow = gst_harness_push(embed, to_buffer(cover, GST_VIDEO_FORMAT_RGB, 0)); });
+    g_usleep(200 * 1000);  // the cover frame now waits for a payload frame that never comes
+    gst_element_set_state(embed->element, GST_STATE_NULL);
+    pusher.join();
+    EXPECT_EQ(flow, GST_FLOW_FLUSHING);
+    gst_harness_teardown(pay);
+    gst_harness_teardown(embed);
+}
+
+// ---- renegotiation, latency ---------------------------------------------------------
+
+TEST_F(Gst, KeepsWorkingAcrossASizeChange) {
+    GstHarness * embed = gst_harness_new("stegembed");
+    gst_harness_set(embed, "stegembed", "payload", (kPhotos + "camera.png").c_str(), nullptr);
+    for (auto [w, h] : { std::pair{ 64, 48 }, std::pair{ 40, 72 } }) {
+        gst_harness_set_src_caps_str(embed, caps_string(GST_VIDEO_FORMAT_BGRx, w, h).c_str());
+        const Image cover = crop(astronaut, 120, 80, w, h);
+        GstBuffer * out   = gst_harness_push_and_pull(embed, to_buffer(cover, GST_VIDEO_FORMAT_BGRx, 0));
+        ASSERT_NE(out, nullptr);
+        GstCaps *    caps = gst_pad_get_current_caps(embed->sinkpad);
+        GstVideoInfo info;
+        ASSERT_TRUE(gst_video_info_from_caps(&info, caps));
+        gst_caps_unref(caps);
+        EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), w);
+        EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), h);
+        Image got = from_buffer(out, GST_VIDEO_FORMAT_BGRx, w, h);
+        EXPECT_TRUE(same_pixels(got, hide_with_libsteg(lib.ctx, cover, prepare(camera, w, h))))
+            << "at " << w << "x" << h;
+        gst_buffer_unref(out);
+    }
+    gst_harness_teardown(embed);
+}
+
+TEST_F(Gst, ReportsItsProcessingTimeAsLatency) {
+    GstHarness * reveal = gst_harness_new("stegreveal");
+    gst_harness_set_upstream_latency(reveal, 5 * GST_MSECOND);
+    gst_harness_set_src_caps_str(reveal, caps_string(GST_VIDEO_FORMAT_RGB, 128, 96).c_str());
+    const Image cover = crop(astronaut, 0, 0, 128, 96);
+    gint64      t0    = g_get_monotonic_time();
+    GstBuffer * out   = gst_harness_push_and_pull(reveal, to_buffer(cover, GST_VIDEO_FORMAT_RGB, 0));
+    const GstClockTime spent = GstClockTime(g_get_monotonic_time() - t0) * GST_USECOND;
+    ASSERT_NE(out, nullptr);
+    gst_buffer_unref(out);
+    GstQuery * q = gst_query_new_latency();
+    ASSERT_TRUE(gst_pad_peer_query(reveal->sinkpad, q));
+    gboolean     live = FALSE;
+    GstClockTime min = 0, max = 0;
+    gst_query_parse_latency(q, &live, &min, &max);
+    gst_query_unref(q);
+    EXPECT_GT(min, 5 * GST_MSECOND) << "upstream's latency plus the time a frame takes";
+    EXPECT_LE(min, 5 * GST_MSECOND + 2 * spent);
+    gst_harness_teardown(reveal);
+}
+
+// ---- errors a user meets ------------------------------------------------------------
+
+TEST_F(Gst, MissingPayloadFilePostsAnErrorThatNamesIt) {
+    const std::string err = run_pipeline(
+        "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=32 ! "
+        "stegembed payload=/nonexistent/secret.png ! fakesink");
+    EXPECT_NE(err.find("payload"), std::string::npos) << err;
+    EXPECT_NE(err.find("/nonexistent/secret.png"), std::string::npos) << err;
+}
+
+TEST_F(Gst, BrokenModelPostsAnErrorThatSaysWhatToDo) {
+    TempDir           dir;
+    const std::string broken = dir.file("broken.safetensors");
+    write_file(broken, "this is not a model");
+    for (const char * element : { "stegembed payload=" , "stegreveal" }) {
+        std::string e = element;
+        if (e.back() == '=') {
+            e += kPhotos + "camera.png";
+        }
+        const std::string err = run_pipeline(
+            "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=32 ! " + e + " model=" + broken +
+            " ! fakesink");
+        EXPECT_NE(err.find("model"), std::string::npos) << element << ": " << err;
+        EXPECT_NE(err.find(broken), std::string::npos) << element << ": " << err;
+    }
+}
+
+TEST_F(Gst, NothingToHidePostsAnError) {
+    const std::string err =
+        run_pipeline("videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=32 ! stegembed ! fakesink");
+    EXPECT_NE(err.find("Nothing to hide"), std::string::npos) << err;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    // A registry of this process's own, so tests never share or pollute one.
+    TempDir registry;
+    g_setenv("GST_REGISTRY", registry.file("registry.bin").c_str(), TRUE);
+    gst_init(&argc, &argv);
+    ::testing::InitGoogleTest(&argc, argv);
+    const int rc = RUN_ALL_TESTS();
+    gst_deinit();
+    return rc;
+}
