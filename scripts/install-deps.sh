@@ -14,6 +14,9 @@ packages=(
     # the GStreamer plugin, and what its tests' pipelines use (FFV1 comes from libav)
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+    # the GIMP 2.10 filter, the headless GIMP its tests drive, and for the undo test a
+    # GIMP window on a virtual display
+    libgimp2.0-dev gimp xvfb xdotool
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 

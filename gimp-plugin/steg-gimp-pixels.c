@@ -1,0 +1,143 @@
+/* steg-gimp-pixels.c - drawable pixels through libsteg (see steg-gimp-pixels.h). */
+#include "steg-gimp-pixels.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (steg-gimp-error-quark, steg_gimp_error)
+
+static const Babl *
+u8_format (const Babl * space_of, gboolean alpha, gboolean gray)
+{
+  const gchar *name = gray ? "Y' u8" : alpha ? "R'G'B'A u8" : "R'G'B' u8";
+
+  return space_of ? babl_format_with_space (name, space_of) : babl_format (name);
+}
+
+struct steg_context *
+steg_gimp_open (const StegGimpOptions * options, GError ** error)
+{
+  struct steg_context_params params = steg_context_default_params ();
+  const gchar *model = options->model;
+  struct steg_context *ctx;
+
+  if (model == NULL || model[0] == '\0')
+    model = steg_default_model_path ();
+  if (model == NULL) {
+    g_set_error (error, STEG_GIMP_ERROR, 0,
+        "No steg model was found. Choose a model file (.safetensors) in the "
+        "dialog, or reinstall steg with its default model.");
+    return NULL;
+  }
+  params.device = options->device;
+  params.progress = options->progress;
+  params.progress_user_data = options->progress_data;
+  ctx = steg_init_from_file (model, params);
+  if (ctx == NULL)
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (),
+        "Could not load the steg model \"%s\": %s. Choose a valid model file "
+        "(.safetensors).", model, steg_last_error ());
+  return ctx;
+}
+
+gboolean
+steg_gimp_read (GeglBuffer * buffer, const Babl * space_of, gboolean alpha,
+    gboolean gray, struct steg_image *out, GError ** error)
+{
+  const GeglRectangle *r = gegl_buffer_get_extent (buffer);
+  enum steg_format format = gray ? STEG_FORMAT_GRAY8
+      : alpha ? STEG_FORMAT_RGBA8 : STEG_FORMAT_RGB8;
+
+  if (steg_image_alloc (out, r->width, r->height, format) != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (),
+        "Not enough memory for a %dx%d layer: %s", r->width, r->height,
+        steg_last_error ());
+    return FALSE;
+  }
+  gegl_buffer_get (buffer, GEGL_RECTANGLE (r->x, r->y, r->width, r->height),
+      1.0, u8_format (space_of, alpha, gray), out->data, GEGL_AUTO_ROWSTRIDE,
+      GEGL_ABYSS_NONE);
+  return TRUE;
+}
+
+gboolean
+steg_gimp_hide (GeglBuffer * cover_buffer, GeglBuffer * shadow,
+    const Babl * space_of, gboolean alpha,
+    const struct steg_image *payload_src, const StegGimpOptions * options,
+    GError ** error)
+{
+  struct steg_image cover = { 0 }, payload = { 0 };
+  struct steg_context *ctx = NULL;
+  const GeglRectangle *r = gegl_buffer_get_extent (cover_buffer);
+  gboolean ok = FALSE;
+  enum steg_status status;
+
+  if (!steg_gimp_read (cover_buffer, space_of, alpha, FALSE, &cover, error))
+    goto done;
+  if (steg_payload_prepare (payload_src, cover.width, cover.height,
+          options->fit, options->channel, &payload) != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (),
+        "Could not fit the payload to the layer: %s", steg_last_error ());
+    goto done;
+  }
+  if ((ctx = steg_gimp_open (options, error)) == NULL)
+    goto done;
+  status = steg_hide (ctx, &cover, &payload, &cover);
+  if (status != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, status, "%s",
+        status == STEG_ERR_CANCELLED ? "Cancelled; the layer is unchanged."
+        : steg_last_error ());
+    goto done;
+  }
+  gegl_buffer_set (shadow, GEGL_RECTANGLE (r->x, r->y, r->width, r->height), 0,
+      u8_format (space_of, alpha, FALSE), cover.data, GEGL_AUTO_ROWSTRIDE);
+  gegl_buffer_flush (shadow);
+  ok = TRUE;
+
+done:
+  steg_free (ctx);
+  steg_image_free (&cover);
+  steg_image_free (&payload);
+  return ok;
+}
+
+gboolean
+steg_gimp_reveal (GeglBuffer * hybrid_buffer, const Babl * space_of,
+    const StegGimpOptions * options, struct steg_image *out, GError ** error)
+{
+  struct steg_image hybrid = { 0 };
+  struct steg_context *ctx = NULL;
+  gboolean ok = FALSE;
+  enum steg_status status;
+
+  if (!steg_gimp_read (hybrid_buffer, space_of, FALSE, FALSE, &hybrid, error))
+    goto done;
+  if ((ctx = steg_gimp_open (options, error)) == NULL)
+    goto done;
+  if (steg_image_alloc (out, hybrid.width, hybrid.height,
+          STEG_FORMAT_GRAY8) != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (), "%s",
+        steg_last_error ());
+    goto done;
+  }
+  status = steg_reveal (ctx, &hybrid, out);
+  if (status != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, status, "%s",
+        status == STEG_ERR_CANCELLED ? "Cancelled." : steg_last_error ());
+    steg_image_free (out);
+    goto done;
+  }
+  ok = TRUE;
+
+done:
+  steg_free (ctx);
+  steg_image_free (&hybrid);
+  return ok;
+}
+
+void
+steg_gimp_write_gray (GeglBuffer * buffer, const struct steg_image *gray)
+{
+  gegl_buffer_set (buffer, GEGL_RECTANGLE (0, 0, gray->width, gray->height), 0,
+      babl_format ("Y' u8"), gray->data, GEGL_AUTO_ROWSTRIDE);
+  gegl_buffer_flush (buffer);
+}

@@ -1,0 +1,58 @@
+/* steg-gimp-pixels.h - the part of the GIMP filter that does not depend on the GIMP
+ * version's plug-in API: drawable pixels in and out through GEGL, and the hide and
+ * reveal operations on libsteg. The GIMP 2.10 front-end (steg-gimp-210.c) calls it; a
+ * GIMP 3 front-end can call the same functions with its drawables' buffers.
+ *
+ * Every pixel goes through libsteg as 8-bit R'G'B'(A) in the image's own colour space,
+ * so the hybrid's values sit on the 8-bit grid whatever the image's precision: an
+ * export to 8-bit PNG loses nothing of the payload.
+ */
+#ifndef __STEG_GIMP_PIXELS_H__
+#define __STEG_GIMP_PIXELS_H__
+
+#include <gegl.h>
+#include <steg.h>
+
+G_BEGIN_DECLS
+
+#define STEG_GIMP_ERROR (steg_gimp_error_quark ())
+GQuark steg_gimp_error_quark (void);
+
+/* What the hide and reveal operations need to know besides the pixels. */
+typedef struct
+{
+  const gchar *model;           /* NULL or "": the installed default model */
+  enum steg_device device;
+  enum steg_fit fit;
+  enum steg_channel channel;
+  steg_progress_callback progress;
+  gpointer progress_data;
+} StegGimpOptions;
+
+/* Opens the model, with an error that says what to do. */
+struct steg_context *steg_gimp_open (const StegGimpOptions * options,
+    GError ** error);
+
+/* Reads a buffer as 8-bit R'G'B' (or R'G'B'A when `alpha`) in `space_of`'s colour
+ * space (the drawable's format), or as 8-bit Y' when `gray`. */
+gboolean steg_gimp_read (GeglBuffer * buffer, const Babl * space_of,
+    gboolean alpha, gboolean gray, struct steg_image *out, GError ** error);
+
+/* Hides `payload_src` (any size and format; fitted by options) in `cover`, read from
+ * `cover_buffer`, and writes the hybrid into `shadow` (the drawable's shadow buffer,
+ * merged by the caller as one undo step). Alpha is copied unchanged. */
+gboolean steg_gimp_hide (GeglBuffer * cover_buffer, GeglBuffer * shadow,
+    const Babl * space_of, gboolean alpha,
+    const struct steg_image *payload_src, const StegGimpOptions * options,
+    GError ** error);
+
+/* Reveals the payload of `hybrid_buffer` into `out` (GRAY8, allocated here). */
+gboolean steg_gimp_reveal (GeglBuffer * hybrid_buffer, const Babl * space_of,
+    const StegGimpOptions * options, struct steg_image *out, GError ** error);
+
+/* Writes a GRAY8 image into a buffer (any format: GEGL converts). */
+void steg_gimp_write_gray (GeglBuffer * buffer, const struct steg_image *gray);
+
+G_END_DECLS
+
+#endif /* __STEG_GIMP_PIXELS_H__ */

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# tests/gimp-test.sh CASE BUILD_DIR - the GIMP filter in a real, headless GIMP 2.10
+# (gimp-console batch mode, Script-Fu), with a profile of its own. gimp-console exits 0
+# whatever happens, so every case checks what GIMP printed and what it wrote.
+#
+# Cases (one ctest test each):
+#   hide-then-steg-reveal   hide with the filter, export PNG, reveal with `steg`
+#   steg-hide-then-reveal   hide with `steg`, reveal with the filter
+#   rgba                    alpha of an RGBA layer comes through exactly
+#   precision               16-bit and float images: the hybrid sits on the 8-bit grid
+#   payload-layer           the payload is another layer, of another size and offset
+#   broken-model            a failed status with the reason, and GIMP runs the next command
+#   grayscale               a grayscale image gets a message that says how to convert it
+set -euo pipefail
+case_name=$1
+build=$(realpath "$2")
+steg=$build/cli/steg
+photos=/usr/lib/python3/dist-packages/skimage/data
+[ -f "$photos/astronaut.png" ] || { echo "SKIP: python3-skimage's photos are not installed"; exit 77; }
+command -v gimp-console-2.10 >/dev/null || { echo "SKIP: gimp-console-2.10 is not installed"; exit 77; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export GIMP2_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
+    XDG_CACHE_HOME=$work/xdg-cache HOME=$work
+mkdir -p "$GIMP2_DIRECTORY/gradients" "$GIMP2_DIRECTORY/plug-ins"
+# The filter straight from the build tree, beside GIMP's own plug-ins.
+echo "(plug-in-path \"\${gimp_plug_in_dir}/plug-ins:$build/gimp-plugin/plug-ins\")" > "$GIMP2_DIRECTORY/gimprc"
+cd "$work"
+
+# gimp SCRIPT... runs each Script-Fu expression as a batch command, then quits.
+gimp() {
+    local args=()
+    for b in "$@"; do args+=(-b "$b"); done
+    timeout 300 gimp-console-2.10 -i -d -f --batch-interpreter plug-in-script-fu-eval \
+        "${args[@]}" -b '(gimp-quit 0)' >gimp.log 2>&1 || true
+    cat gimp.log
+}
+# Fails the case unless GIMP ran every batch command successfully.
+expect_success() {
+    local want=$1
+    [ "$(grep -c 'batch command executed successfully' gimp.log)" -ge "$want" ] ||
+        { echo "FAIL: GIMP reported an error (see above)"; exit 1; }
+}
+psnr() { "$steg" compare "$1" "$2" | awk '{ print $2 }'; }
+within() {  # within A B TOL NAME
+    awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { exit !((a == b) || (a - b <= t && b - a <= t)) }' ||
+        { echo "FAIL: $4: $1 dB vs $2 dB"; exit 1; }
+}
+# The Script-Fu to load FILE as image `img` with its layer `drw`, then BODY.
+with_image() { echo "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\" \"$1\"))) (drw (car (gimp-image-get-active-drawable img)))) $2 (gimp-image-delete img))"; }
+save_png() { echo "(file-png-save RUN-NONINTERACTIVE img $1 \"$2\" \"$2\" 0 9 0 0 0 0 0)"; }
+
+# The reference path: `steg` alone.
+"$steg" hide "$photos/astronaut.png" "$photos/camera.png" -o ref-hybrid.png --payload-out payload.png >/dev/null
+"$steg" reveal ref-hybrid.png -o ref-revealed.png >/dev/null
+ref=$(psnr payload.png ref-revealed.png)
+
+case $case_name in
+hide-then-steg-reveal)
+    gimp "$(with_image "$photos/astronaut.png" \
+        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"\" 0 0 0) $(save_png drw hybrid.png)")"
+    expect_success 1
+    "$steg" reveal hybrid.png -o revealed.png >/dev/null
+    ours=$(psnr payload.png revealed.png)
+    echo "revealed from the filter's hybrid: $ours dB; steg alone: $ref dB"
+    within "$ours" "$ref" 0.1 "revealed PSNR"
+    [ "$(psnr ref-hybrid.png hybrid.png)" = inf ] || { echo "FAIL: the filter's hybrid differs from steg's"; exit 1; }
+    ;;
+steg-hide-then-reveal)
+    gimp "$(with_image "$work/ref-hybrid.png" \
+        "(let* ((out (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 0)) (new (car out)) (layer (cadr out))) \
+           (file-png-save RUN-NONINTERACTIVE new layer \"revealed.png\" \"revealed.png\" 0 9 0 0 0 0 0) (gimp-image-delete new))")"
+    expect_success 1
+    ours=$(psnr payload.png revealed.png)
+    echo "revealed by the filter: $ours dB; steg alone: $ref dB"
+    within "$ours" "$ref" 0.1 "revealed PSNR"
+    ;;
+rgba)
+    /usr/bin/python3 - "$photos/astronaut.png" cover-rgba.png <<'PY'
+import sys, numpy as np
+from PIL import Image
+rgb = np.asarray(Image.open(sys.argv[1]).convert("RGB"))
+h, w, _ = rgb.shape
+alpha = ((np.arange(w)[None, :] * 7 + np.arange(h)[:, None] * 13) % 251 + 3).astype(np.uint8)
+Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(sys.argv[2])
+PY
+    gimp "$(with_image "$work/cover-rgba.png" \
+        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"\" 0 0 0) $(save_png drw hybrid.png)")"
+    expect_success 1
+    "$steg" hide cover-rgba.png "$photos/camera.png" -o ref-rgba.png >/dev/null
+    [ "$(psnr ref-rgba.png hybrid.png)" = inf ] || { echo "FAIL: RGB differs from steg's"; exit 1; }
+    /usr/bin/python3 - cover-rgba.png hybrid.png <<'PY' || { echo "FAIL: alpha changed"; exit 1; }
+import sys, numpy as np
+from PIL import Image
+a, b = (np.asarray(Image.open(p)) for p in sys.argv[1:3])
+assert b.shape == a.shape and b.shape[2] == 4, b.shape
+assert (a[..., 3] == b[..., 3]).all(), "alpha differs"
+print("alpha identical over", a[..., 3].size, "pixels")
+PY
+    ;;
+precision)
+    for p in PRECISION-U16-GAMMA PRECISION-FLOAT-LINEAR; do
+        gimp "$(with_image "$photos/astronaut.png" \
+            "(gimp-image-convert-precision img $p) \
+             (plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"\" 0 0 0) \
+             (gimp-image-convert-precision img PRECISION-U8-GAMMA) $(save_png drw hybrid-$p.png)")"
+        expect_success 1
+        # Back at 8 bits the hybrid is exactly steg's: it was written on the 8-bit grid.
+        [ "$(psnr ref-hybrid.png "hybrid-$p.png")" = inf ] || { echo "FAIL: $p: hybrid not on the 8-bit grid"; exit 1; }
+        echo "$p: the 8-bit export equals steg's hybrid"
+    done
+    ;;
+payload-layer)
+    # camera.png as a layer of its own size, moved; a payload of another size and place.
+    gimp "$(with_image "$photos/astronaut.png" \
+        "(let ((pl (car (gimp-file-load-layer RUN-NONINTERACTIVE img \"$photos/coffee.png\")))) \
+           (gimp-image-insert-layer img pl 0 -1) (gimp-layer-set-offsets pl 37 -20) \
+           (plug-in-steg-hide RUN-NONINTERACTIVE img drw pl \"\" \"\" 0 0 0)) $(save_png drw hybrid.png)")"
+    expect_success 1
+    "$steg" hide "$photos/astronaut.png" "$photos/coffee.png" -o ref-coffee.png --payload-out payload-coffee.png >/dev/null
+    "$steg" reveal ref-coffee.png -o ref-coffee-rev.png >/dev/null
+    "$steg" reveal hybrid.png -o revealed.png >/dev/null
+    ours=$(psnr payload-coffee.png revealed.png)
+    ref=$(psnr payload-coffee.png ref-coffee-rev.png)
+    echo "coffee (400x600 layer) in astronaut (512x512): $ours dB; steg alone: $ref dB"
+    within "$ours" "$ref" 0.1 "revealed PSNR"
+    ;;
+broken-model)
+    echo "not a model" > broken.safetensors
+    gimp "$(with_image "$photos/astronaut.png" \
+        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"$work/broken.safetensors\" 0 0 0)")" \
+        "(let ((p (open-output-file \"next-command-ran\"))) (display \"yes\" p) (close-output-port p))"
+    grep -q "execution error" gimp.log || { echo "FAIL: no failed status"; exit 1; }
+    grep -q "Could not load the steg model" gimp.log || { echo "FAIL: the reason is missing"; exit 1; }
+    [ -f next-command-ran ] || { echo "FAIL: GIMP did not go on to the next command"; exit 1; }
+    ;;
+grayscale)
+    gimp "$(with_image "$photos/camera.png" \
+        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/coffee.png\" \"\" 0 0 0)")"
+    grep -q "Image > Mode > RGB" gimp.log || { echo "FAIL: no advice to convert to RGB"; exit 1; }
+    ;;
+*)
+    echo "unknown case $case_name" >&2
+    exit 2
+    ;;
+esac
+echo "PASS: $case_name"

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# tests/gimp-undo-test.sh BUILD_DIR - one Edit > Undo after Hide Layer in Image gives
+# back the original pixels exactly, in a real GIMP 2.10 window under Xvfb.
+#
+# The PDB has no undo call, so this drives the GUI: GIMP shows the photo and runs its
+# Script-Fu server; the test hides through the server, presses Ctrl+Z in the image
+# window (xdotool), and exports the layer through the server again. The export must be
+# the original photo, pixel for pixel, while the export before the undo must not.
+set -euo pipefail
+build=$(realpath "$1")
+steg=$build/cli/steg
+photo=/usr/lib/python3/dist-packages/skimage/data/astronaut.png
+secret=/usr/lib/python3/dist-packages/skimage/data/camera.png
+[ -f "$photo" ] || { echo "SKIP: python3-skimage's photos are not installed"; exit 77; }
+for t in gimp-2.10 Xvfb xdotool; do
+    command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+export GIMP2_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
+    XDG_CACHE_HOME=$work/xdg-cache HOME=$work
+mkdir -p "$GIMP2_DIRECTORY/gradients"
+echo "(plug-in-path \"\${gimp_plug_in_dir}/plug-ins:$build/gimp-plugin/plug-ins\")" > "$GIMP2_DIRECTORY/gimprc"
+cd "$work"
+
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>display.txt >xvfb.log 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -s display.txt ] && break; sleep 0.2; done
+export DISPLAY=:$(cat display.txt)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+gimp-2.10 --no-splash -d -f --batch-interpreter plug-in-script-fu-eval \
+    -b "(gimp-display-new (car (gimp-file-load RUN-NONINTERACTIVE \"$photo\" \"$photo\")))" \
+    -b "(plug-in-script-fu-server RUN-NONINTERACTIVE \"127.0.0.1\" $port \"\")" >gimp.log 2>&1 &
+pids+=($!)
+
+# sf EXPR: evaluates EXPR in GIMP through the Script-Fu server; fails on an error.
+sf() {
+    python3 - "$port" "$1" <<'PY'
+import socket, struct, sys, time
+port, expr = int(sys.argv[1]), sys.argv[2].encode()
+deadline = time.time() + 180
+while True:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=300)
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("GIMP's Script-Fu server did not start")
+        time.sleep(0.5)
+def read(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            sys.exit("connection closed")
+        b += c
+    return b
+s.sendall(b"G" + struct.pack(">H", len(expr)) + expr)
+head = read(4)
+text = read(struct.unpack(">H", head[2:4])[0]).decode(errors="replace")
+print(text)
+sys.exit(1 if head[1] else 0)
+PY
+}
+
+layer='(car (gimp-image-get-active-drawable (vector-ref (cadr (gimp-image-list)) 0)))'
+image='(vector-ref (cadr (gimp-image-list)) 0)'
+export_as() { sf "(file-png-save RUN-NONINTERACTIVE $image $layer \"$work/$1\" \"$1\" 0 9 0 0 0 0 0)" >/dev/null; }
+
+sf "(plug-in-steg-hide RUN-NONINTERACTIVE $image $layer -1 \"$secret\" \"\" 0 0 0)" >/dev/null
+export_as hidden.png
+[ "$("$steg" compare "$photo" hidden.png | awk '{ print $2 }')" != inf ] ||
+    { echo "FAIL: hiding did not change the layer"; exit 1; }
+
+# Ctrl+Z in the image window, as a user would press it.
+win=$(xdotool search --name "astronaut" | head -n1)
+[ -n "$win" ] || { echo "FAIL: no GIMP image window"; cat gimp.log; exit 1; }
+xdotool windowfocus --sync "$win"
+xdotool key --clearmodifiers ctrl+z
+for _ in $(seq 20); do
+    sleep 0.5
+    export_as undone.png
+    [ "$("$steg" compare "$photo" undone.png | awk '{ print $2 }')" = inf ] && break
+done
+result=$("$steg" compare "$photo" undone.png)
+echo "after one undo, against the original: $result"
+sf "(gimp-quit 0)" >/dev/null 2>&1 || true
+[ "$(echo "$result" | awk '{ print $2 }')" = inf ] || { echo "FAIL: undo did not restore the original pixels"; exit 1; }
+echo "PASS: one undo restores the original exactly"
