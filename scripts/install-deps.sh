@@ -14,10 +14,17 @@ packages=(
     # the GStreamer plugin, and what its tests' pipelines use (FFV1 comes from libav)
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
-    # the GIMP 2.10 filter, the headless GIMP its tests drive, and for the undo test a
-    # GIMP window on a virtual display
-    libgimp2.0-dev gimp xvfb xdotool
+    # the headless GIMP the filter's tests drive, and for the undo test a GIMP window on
+    # a virtual display
+    gimp xvfb xdotool
 )
+# The GIMP filter builds against GIMP 3 where the distribution has it (Debian 13,
+# Ubuntu 25.04+), else against GIMP 2.10 (Debian 12, Ubuntu 24.04).
+codename=$( . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+case $codename in
+    bookworm | jammy | noble) packages+=(libgimp2.0-dev) ;;
+    *) packages+=(libgimp-3.0-dev) ;;
+esac
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tests/gimp-test.sh CASE BUILD_DIR - the GIMP filter in a real, headless GIMP 2.10
-# (gimp-console batch mode, Script-Fu), with a profile of its own. gimp-console exits 0
-# whatever happens, so every case checks what GIMP printed and what it wrote.
+# tests/gimp-test.sh CASE BUILD_DIR [GIMP_API] - the GIMP filter in a real, headless
+# GIMP (gimp-console batch mode, Script-Fu), with a profile of its own. GIMP_API is 2.0
+# (GIMP 2.10, the default) or 3.0: the cases are the same, only the Script-Fu dialect
+# differs. gimp-console exits 0 whatever happens, so every case checks what GIMP
+# printed and what it wrote.
 #
 # Cases (one ctest test each):
 #   hide-then-steg-reveal   hide with the filter, export PNG, reveal with `steg`
@@ -14,14 +16,18 @@
 set -euo pipefail
 case_name=$1
 build=$(realpath "$2")
+api=${3:-2.0}
 steg=$build/cli/steg
 photos=/usr/lib/python3/dist-packages/skimage/data
 [ -f "$photos/astronaut.png" ] || { echo "SKIP: python3-skimage's photos are not installed"; exit 77; }
-command -v gimp-console-2.10 >/dev/null || { echo "SKIP: gimp-console-2.10 is not installed"; exit 77; }
+console=gimp-console-2.10 quit=()
+# GIMP 3 stays running in the background after a failed batch command unless told.
+[ "$api" = 3.0 ] && console=gimp-console-3.0 quit=(--quit)
+command -v $console >/dev/null || { echo "SKIP: $console is not installed"; exit 77; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export GIMP2_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
+export GIMP2_DIRECTORY=$work/profile GIMP3_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
     XDG_CACHE_HOME=$work/xdg-cache HOME=$work
 mkdir -p "$GIMP2_DIRECTORY/gradients" "$GIMP2_DIRECTORY/plug-ins"
 # The filter straight from the build tree, beside GIMP's own plug-ins.
@@ -32,7 +38,7 @@ cd "$work"
 gimp() {
     local args=()
     for b in "$@"; do args+=(-b "$b"); done
-    timeout 300 gimp-console-2.10 -i -d -f --batch-interpreter plug-in-script-fu-eval \
+    timeout 300 $console -i -d -f "${quit[@]}" --batch-interpreter plug-in-script-fu-eval \
         "${args[@]}" -b '(gimp-quit 0)' >gimp.log 2>&1 || true
     cat gimp.log
 }
@@ -47,9 +53,24 @@ within() {  # within A B TOL NAME
     awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { exit !((a == b) || (a - b <= t && b - a <= t)) }' ||
         { echo "FAIL: $4: $1 dB vs $2 dB"; exit 1; }
 }
-# The Script-Fu to load FILE as image `img` with its layer `drw`, then BODY.
-with_image() { echo "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\" \"$1\"))) (drw (car (gimp-image-get-active-drawable img)))) $2 (gimp-image-delete img))"; }
-save_png() { echo "(file-png-save RUN-NONINTERACTIVE img $1 \"$2\" \"$2\" 0 9 0 0 0 0 0)"; }
+# The two Script-Fu dialects. with_image FILE BODY: load FILE as `img` with its layer
+# `drw`, run BODY; save_png IMAGE LAYER FILE; hide PAYLOAD-LAYER FILE MODEL;
+# reveal_new_image: the new image made by revealing `drw`; first_layer IMAGE.
+if [ "$api" = 3.0 ]; then
+    with_image() { echo "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\"))) (drw (vector-ref (car (gimp-image-get-selected-drawables img)) 0))) $2 (gimp-image-delete img))"; }
+    save_png() { echo "(gimp-file-save RUN-NONINTERACTIVE $1 \"$3\" -1)"; }
+    hide() { echo "(plug-in-steg-hide RUN-NONINTERACTIVE img (vector drw) $1 \"$2\" \"luma\" \"scale\" \"$3\" \"auto\")"; }
+    reveal_new_image() { echo "(car (plug-in-steg-reveal RUN-NONINTERACTIVE img (vector drw) \"\" \"auto\" \"image\"))"; }
+    first_layer() { echo "(vector-ref (car (gimp-image-get-layers $1)) 0)"; }
+    u16=PRECISION-U16-NON-LINEAR u8=PRECISION-U8-NON-LINEAR
+else
+    with_image() { echo "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\" \"$1\"))) (drw (car (gimp-image-get-active-drawable img)))) $2 (gimp-image-delete img))"; }
+    save_png() { echo "(file-png-save RUN-NONINTERACTIVE $1 $2 \"$3\" \"$3\" 0 9 0 0 0 0 0)"; }
+    hide() { echo "(plug-in-steg-hide RUN-NONINTERACTIVE img drw $1 \"$2\" \"$3\" 0 0 0)"; }
+    reveal_new_image() { echo "(car (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 0))"; }
+    first_layer() { echo "(vector-ref (cadr (gimp-image-get-layers $1)) 0)"; }
+    u16=PRECISION-U16-GAMMA u8=PRECISION-U8-GAMMA
+fi
 
 # The reference path: `steg` alone.
 "$steg" hide "$photos/astronaut.png" "$photos/camera.png" -o ref-hybrid.png --payload-out payload.png >/dev/null
@@ -58,8 +79,7 @@ ref=$(psnr payload.png ref-revealed.png)
 
 case $case_name in
 hide-then-steg-reveal)
-    gimp "$(with_image "$photos/astronaut.png" \
-        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"\" 0 0 0) $(save_png drw hybrid.png)")"
+    gimp "$(with_image "$photos/astronaut.png" "$(hide -1 "$photos/camera.png" "") $(save_png img drw hybrid.png)")"
     expect_success 1
     "$steg" reveal hybrid.png -o revealed.png >/dev/null
     ours=$(psnr payload.png revealed.png)
@@ -69,8 +89,8 @@ hide-then-steg-reveal)
     ;;
 steg-hide-then-reveal)
     gimp "$(with_image "$work/ref-hybrid.png" \
-        "(let* ((out (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 0)) (new (car out)) (layer (cadr out))) \
-           (file-png-save RUN-NONINTERACTIVE new layer \"revealed.png\" \"revealed.png\" 0 9 0 0 0 0 0) (gimp-image-delete new))")"
+        "(let* ((new $(reveal_new_image)) (layer $(first_layer new))) \
+           $(save_png new layer revealed.png) (gimp-image-delete new))")"
     expect_success 1
     ours=$(psnr payload.png revealed.png)
     echo "revealed by the filter: $ours dB; steg alone: $ref dB"
@@ -85,8 +105,7 @@ h, w, _ = rgb.shape
 alpha = ((np.arange(w)[None, :] * 7 + np.arange(h)[:, None] * 13) % 251 + 3).astype(np.uint8)
 Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(sys.argv[2])
 PY
-    gimp "$(with_image "$work/cover-rgba.png" \
-        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"\" 0 0 0) $(save_png drw hybrid.png)")"
+    gimp "$(with_image "$work/cover-rgba.png" "$(hide -1 "$photos/camera.png" "") $(save_png img drw hybrid.png)")"
     expect_success 1
     "$steg" hide cover-rgba.png "$photos/camera.png" -o ref-rgba.png >/dev/null
     [ "$(psnr ref-rgba.png hybrid.png)" = inf ] || { echo "FAIL: RGB differs from steg's"; exit 1; }
@@ -100,11 +119,10 @@ print("alpha identical over", a[..., 3].size, "pixels")
 PY
     ;;
 precision)
-    for p in PRECISION-U16-GAMMA PRECISION-FLOAT-LINEAR; do
+    for p in $u16 PRECISION-FLOAT-LINEAR; do
         gimp "$(with_image "$photos/astronaut.png" \
-            "(gimp-image-convert-precision img $p) \
-             (plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"\" 0 0 0) \
-             (gimp-image-convert-precision img PRECISION-U8-GAMMA) $(save_png drw hybrid-$p.png)")"
+            "(gimp-image-convert-precision img $p) $(hide -1 "$photos/camera.png" "") \
+             (gimp-image-convert-precision img $u8) $(save_png img drw hybrid-$p.png)")"
         expect_success 1
         # Back at 8 bits the hybrid is exactly steg's: it was written on the 8-bit grid.
         [ "$(psnr ref-hybrid.png "hybrid-$p.png")" = inf ] || { echo "FAIL: $p: hybrid not on the 8-bit grid"; exit 1; }
@@ -116,7 +134,7 @@ payload-layer)
     gimp "$(with_image "$photos/astronaut.png" \
         "(let ((pl (car (gimp-file-load-layer RUN-NONINTERACTIVE img \"$photos/coffee.png\")))) \
            (gimp-image-insert-layer img pl 0 -1) (gimp-layer-set-offsets pl 37 -20) \
-           (plug-in-steg-hide RUN-NONINTERACTIVE img drw pl \"\" \"\" 0 0 0)) $(save_png drw hybrid.png)")"
+           $(hide pl "" "") (gimp-image-remove-layer img pl)) $(save_png img drw hybrid.png)")"
     expect_success 1
     "$steg" hide "$photos/astronaut.png" "$photos/coffee.png" -o ref-coffee.png --payload-out payload-coffee.png >/dev/null
     "$steg" reveal ref-coffee.png -o ref-coffee-rev.png >/dev/null
@@ -128,16 +146,21 @@ payload-layer)
     ;;
 broken-model)
     echo "not a model" > broken.safetensors
-    gimp "$(with_image "$photos/astronaut.png" \
-        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/camera.png\" \"$work/broken.safetensors\" 0 0 0)")" \
-        "(let ((p (open-output-file \"next-command-ran\"))) (display \"yes\" p) (close-output-port p))"
-    grep -q "execution error" gimp.log || { echo "FAIL: no failed status"; exit 1; }
+    marker() { echo "(let ((p (open-output-file \"$1\"))) (display \"yes\" p) (close-output-port p))"; }
+    call=$(with_image "$photos/astronaut.png" "$(hide -1 "$photos/camera.png" "$work/broken.safetensors")")
+    if [ "$api" = 3.0 ]; then
+        # GIMP 3 stops batch mode at a failed command, so the failure is caught in Script-Fu.
+        gimp "(catch $(marker failed-status) $call)" "$(marker next-command-ran)"
+        [ -f failed-status ] || { echo "FAIL: no failed status"; exit 1; }
+    else
+        gimp "$call" "$(marker next-command-ran)"
+        grep -q "execution error" gimp.log || { echo "FAIL: no failed status"; exit 1; }
+    fi
     grep -q "Could not load the steg model" gimp.log || { echo "FAIL: the reason is missing"; exit 1; }
     [ -f next-command-ran ] || { echo "FAIL: GIMP did not go on to the next command"; exit 1; }
     ;;
 grayscale)
-    gimp "$(with_image "$photos/camera.png" \
-        "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/coffee.png\" \"\" 0 0 0)")"
+    gimp "$(with_image "$photos/camera.png" "$(hide -1 "$photos/coffee.png" "")")"
     grep -q "Image > Mode > RGB" gimp.log || { echo "FAIL: no advice to convert to RGB"; exit 1; }
     ;;
 *)

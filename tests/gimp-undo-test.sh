@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tests/gimp-undo-test.sh BUILD_DIR - one Edit > Undo after Hide Layer in Image gives
-# back the original pixels exactly, in a real GIMP 2.10 window under Xvfb.
+# tests/gimp-undo-test.sh BUILD_DIR [GIMP_API] - one Edit > Undo after Hide Layer in
+# Image gives back the original pixels exactly, in a real GIMP window (2.10, or 3.0 with
+# GIMP_API 3.0) under Xvfb.
 #
 # The PDB has no undo call, so this drives the GUI: GIMP shows the photo and runs its
 # Script-Fu server; the test hides through the server, presses Ctrl+Z in the image
@@ -8,11 +9,14 @@
 # the original photo, pixel for pixel, while the export before the undo must not.
 set -euo pipefail
 build=$(realpath "$1")
+api=${2:-2.0}
 steg=$build/cli/steg
 photo=/usr/lib/python3/dist-packages/skimage/data/astronaut.png
 secret=/usr/lib/python3/dist-packages/skimage/data/camera.png
 [ -f "$photo" ] || { echo "SKIP: python3-skimage's photos are not installed"; exit 77; }
-for t in gimp-2.10 Xvfb xdotool; do
+gimp_bin=gimp-2.10
+[ "$api" = 3.0 ] && gimp_bin=gimp-3.0
+for t in $gimp_bin Xvfb xdotool; do
     command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
 done
 
@@ -20,7 +24,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-export GIMP2_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
+export GIMP2_DIRECTORY=$work/profile GIMP3_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
     XDG_CACHE_HOME=$work/xdg-cache HOME=$work
 mkdir -p "$GIMP2_DIRECTORY/gradients"
 echo "(plug-in-path \"\${gimp_plug_in_dir}/plug-ins:$build/gimp-plugin/plug-ins\")" > "$GIMP2_DIRECTORY/gimprc"
@@ -32,8 +36,23 @@ for _ in $(seq 50); do [ -s display.txt ] && break; sleep 0.2; done
 export DISPLAY=:$(cat display.txt)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-gimp-2.10 --no-splash -d -f --batch-interpreter plug-in-script-fu-eval \
-    -b "(gimp-display-new (car (gimp-file-load RUN-NONINTERACTIVE \"$photo\" \"$photo\")))" \
+# The Script-Fu of each GIMP: load the photo; the first image, its layer; export; hide.
+if [ "$api" = 3.0 ]; then
+    load="(car (gimp-file-load RUN-NONINTERACTIVE \"$photo\"))"
+    image='(vector-ref (car (gimp-get-images)) 0)'
+    layer="(vector-ref (car (gimp-image-get-selected-drawables $image)) 0)"
+    export_expr() { echo "(gimp-file-save RUN-NONINTERACTIVE $image \"$work/$1\" -1)"; }
+    hide_expr="(plug-in-steg-hide RUN-NONINTERACTIVE $image (vector $layer) -1 \"$secret\" \"luma\" \"scale\" \"\" \"auto\")"
+else
+    load="(car (gimp-file-load RUN-NONINTERACTIVE \"$photo\" \"$photo\"))"
+    image='(vector-ref (cadr (gimp-image-list)) 0)'
+    layer="(car (gimp-image-get-active-drawable $image))"
+    export_expr() { echo "(file-png-save RUN-NONINTERACTIVE $image $layer \"$work/$1\" \"$1\" 0 9 0 0 0 0 0)"; }
+    hide_expr="(plug-in-steg-hide RUN-NONINTERACTIVE $image $layer -1 \"$secret\" \"\" 0 0 0)"
+fi
+
+$gimp_bin --no-splash -d -f --batch-interpreter plug-in-script-fu-eval \
+    -b "(gimp-display-new $load)" \
     -b "(plug-in-script-fu-server RUN-NONINTERACTIVE \"127.0.0.1\" $port \"\")" >gimp.log 2>&1 &
 pids+=($!)
 
@@ -67,11 +86,9 @@ sys.exit(1 if head[1] else 0)
 PY
 }
 
-layer='(car (gimp-image-get-active-drawable (vector-ref (cadr (gimp-image-list)) 0)))'
-image='(vector-ref (cadr (gimp-image-list)) 0)'
-export_as() { sf "(file-png-save RUN-NONINTERACTIVE $image $layer \"$work/$1\" \"$1\" 0 9 0 0 0 0 0)" >/dev/null; }
+export_as() { sf "$(export_expr "$1")" >/dev/null; }
 
-sf "(plug-in-steg-hide RUN-NONINTERACTIVE $image $layer -1 \"$secret\" \"\" 0 0 0)" >/dev/null
+sf "$hide_expr" >/dev/null
 export_as hidden.png
 [ "$("$steg" compare "$photo" hidden.png | awk '{ print $2 }')" != inf ] ||
     { echo "FAIL: hiding did not change the layer"; exit 1; }

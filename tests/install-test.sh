@@ -51,9 +51,9 @@ fi
 
 # The GIMP filter, when built: in GIMP's folder layout under the prefix, and it loads
 # the installed libsteg (whose model lookup the steg command checks above).
-if [ -f "$build/gimp-plugin/plug-ins/steg-gimp" ]; then
-    gp=$prefix/lib/gimp/2.0/plug-ins/steg-gimp/steg-gimp
-    [ -x "$gp" ] || { echo "missing after install: ${gp#$prefix/}"; exit 1; }
+if [ -f "$build/gimp-plugin/plug-ins/steg-gimp/steg-gimp" ]; then
+    gp=$(find "$prefix/lib" -path '*/gimp/*/plug-ins/steg-gimp/steg-gimp' 2>/dev/null | head -n1)
+    [ -n "$gp" ] && [ -x "$gp" ] || { echo "missing after install: lib/.../gimp/*/plug-ins/steg-gimp/steg-gimp"; exit 1; }
     found=$(env -u LD_LIBRARY_PATH ldd "$gp" | awk '$1 == "libsteg.so.0" { print $3 }')
     [ -n "$found" ] && [ "$(realpath "$found")" = "$(realpath "$libdir/libsteg.so.0")" ] ||
         { echo "the installed GIMP filter does not find the installed libsteg (got '$found')"; exit 1; }

@@ -10,6 +10,8 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <numeric>
 #include <filesystem>
 #include <set>
 

@@ -289,7 +289,7 @@ Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::
                 for (int k = 0; k < 3; ++k) {
                     dc[k * plane + o] = c[k] / 255.0f - 0.5f;
                 }
-                const float v = channel < 0 ? std::nearbyint(0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) : p[channel];
+                const float v = channel < 0 ? std::nearbyint(bt601_luma(p)) : p[channel];
                 dp[o]         = v / 255.0f - 0.5f;
             }
         }

@@ -95,7 +95,7 @@ void prepare_payload(const steg_image & src, int32_t width, int32_t height, steg
             if (ch == 1) {
                 dst[x] = p[0];
             } else if (channel == STEG_CHANNEL_LUMA) {
-                dst[x] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+                dst[x] = bt601_luma(p);
             } else {
                 dst[x] = p[int(channel) - 1];
             }

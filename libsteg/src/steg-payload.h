@@ -3,9 +3,16 @@
 
 #include "steg.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace steg {
+
+// BT.601 luma of an 8-bit R, G, B pixel, unrounded: the one definition of the payload's
+// luma (steg_payload_prepare, the training batches and evaluation all use it).
+inline float bt601_luma(const uint8_t * rgb) {
+    return 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
+}
 
 // Resamples a one-channel float image with a triangle filter widened by the scale
 // factor when shrinking (antialiased), like the "bilinear" filters of image editors.

@@ -4,10 +4,13 @@
 #include "steg-error.h"
 #include "steg-metrics.h"
 #include "steg-model.h"
+#include "steg-payload.h"
 #include "steg-runtime.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <sstream>
@@ -94,6 +97,15 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     impl_->device = (opt_.device != STEG_DEVICE_CPU && has_cuda) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     set_cpu_threads(opt_.threads);
     tune_malloc_once();
+#if TORCH_VERSION_MAJOR >= 2
+    // libtorch 2.6 (Debian 13) now and then returns NaN gradients from oneDNN's
+    // multi-threaded convolution backward (4 of 20 single steps of the paper's network
+    // on 2 threads; PyTorch 2.6 itself does the same, and never with oneDNN off), so
+    // CPU training runs on libtorch's own kernels there. Process-wide, as the switch is.
+    if (impl_->device.is_cpu()) {
+        at::globalContext().setUserEnabledMkldnn(false);
+    }
+#endif
     // Weight init draws from torch's generator: seed it so a run is reproducible.
     torch::manual_seed(opt_.seed);
     impl_->model = new_model();
@@ -223,14 +235,11 @@ EvalStats Trainer::evaluate(const ImageSet & covers, const ImageSet & payloads, 
         if (cover.width != size || cover.height != size) {
             cover = resize_rgb(cover, size, size);
         }
-        if (secret.width != size || secret.height != size) {
-            secret = resize_rgb(secret, size, size);
-        }
-        std::vector<uint8_t> payload(size_t(size) * size);
-        for (size_t i = 0; i < payload.size(); ++i) {
-            const uint8_t * p = &secret.pixels[i * 3];
-            payload[i]        = uint8_t(std::nearbyint(0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]));
-        }
+        // The payload exactly as `steg hide` prepares it: luma, then fitted to the cover.
+        steg_image prepared{};
+        prepare_payload(view_rgb(secret), size, size, STEG_FIT_SCALE, STEG_CHANNEL_LUMA, prepared);
+        std::vector<uint8_t> payload(prepared.data, prepared.data + size_t(size) * size);
+        steg_image_free(&prepared);
         Batch b;
         b.size = size;
         b.count = 1;
