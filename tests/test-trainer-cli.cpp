@@ -55,6 +55,8 @@ TEST(TrainerCli, TrainsExportsAndEvaluates) {
     EXPECT_NE(out.find("\"epochs\":2"), std::string::npos) << out;
     EXPECT_NE(out.find("metrics: {"), std::string::npos) << out;
     EXPECT_NE(out.find("-o m.safetensors"), std::string::npos) << out;  // no machine path in the summary
+    const std::string training = out.substr(out.find("training:"));
+    EXPECT_EQ(training.find(d.path), std::string::npos) << training;
 
     ASSERT_EQ(run(STEG_TRAINER " eval --model " + d.file("m.safetensors") + " --covers " + d.file("data") + " --size 16 --json " +
                       d.file("r.json"),
@@ -65,6 +67,16 @@ TEST(TrainerCli, TrainsExportsAndEvaluates) {
               std::string::npos)
         << out;
     EXPECT_NE(steg_test::read_file(d.file("r.json")).find("\"bpp\": 8.0"), std::string::npos);
+    EXPECT_NE(steg_test::read_file(d.file("r.json")).find("\"pairs\": 4"), std::string::npos);  // 8 images, paired
+
+    // Only the images train held out: 8 images, test fraction 0.25 -> 2 images, 1 pair.
+    ASSERT_EQ(run(STEG_TRAINER " eval --model " + d.file("m.safetensors") + " --covers " + d.file("data") +
+                      " --size 16 --test-fraction 0.25 --val-fraction 0.25 --split-seed 1 --json " + d.file("t.json"),
+                  d, &out, &err),
+              0)
+        << err;
+    EXPECT_NE(steg_test::read_file(d.file("t.json")).find("\"pairs\": 1"), std::string::npos)
+        << steg_test::read_file(d.file("t.json"));
 
     // Any checkpoint becomes a model file.
     ASSERT_EQ(run(STEG_TRAINER " export --checkpoint " + d.file("m.safetensors.ckpt") + " -o " + d.file("e.safetensors"), d,

@@ -42,6 +42,21 @@ std::string hms(double s) {
     return buf;
 }
 
+// A path as a model's training summary records it: relative paths as given, absolute
+// ones cut to their last two parts, so no machine's folders end up in a shipped file.
+std::string recorded_path(const std::string & p) {
+    const std::filesystem::path path = p;
+    return path.is_absolute() ? ".../" + (path.parent_path().filename() / path.filename()).string() : p;
+}
+
+std::vector<std::string> recorded_paths(const std::vector<std::string> & ps) {
+    std::vector<std::string> out;
+    for (const auto & p : ps) {
+        out.push_back(recorded_path(p));
+    }
+    return out;
+}
+
 steg::ImageSet load_all(const std::vector<std::string> & paths, int min_side, int pad_to) {
     steg::ImageSet all;
     for (const auto & p : paths) {
@@ -177,14 +192,15 @@ int train(TrainArgs & a) {
         std::fprintf(stderr, "\n");
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    json training = { { "command", a.command },       { "covers", a.covers },         { "payloads", a.payloads },
+    json training = { { "command", a.command },       { "covers", recorded_paths(a.covers) },
+                      { "payloads", recorded_paths(a.payloads) },
                       { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
                       { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
                       { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "alpha", a.o.alpha },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
                       { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
-                      { "init", a.init } };
+                      { "init", a.init.empty() ? "" : std::filesystem::path(a.init).filename().string() } };
     json metrics = eval_json(last);
     metrics["set"]  = "validation split";
     metrics["size"] = val_size;
@@ -196,7 +212,8 @@ int train(TrainArgs & a) {
 struct EvalArgs {
     std::string model, covers, payloads, json_out, device = "auto";
     int         size = 300, max = 100, threads = 0;
-    uint64_t    seed = 1;
+    uint64_t    seed = 1, split_seed = 1;
+    double      val_fraction = 0.05, test_fraction = 0.0;  // test_fraction > 0: only train's held-out test split
 };
 
 int eval(EvalArgs & a) {
@@ -211,6 +228,12 @@ int eval(EvalArgs & a) {
     std::vector<int> ci(covers.size()), pi(same ? 0 : payloads.size());
     std::iota(ci.begin(), ci.end(), 0);
     std::iota(pi.begin(), pi.end(), 0);
+    if (a.test_fraction > 0) {  // the images `train` held out with the same fractions and seed
+        ci = steg::split_indices(covers.size(), a.val_fraction, a.test_fraction, a.split_seed).test;
+        if (!same) {
+            pi = steg::split_indices(payloads.size(), a.val_fraction, a.test_fraction, a.split_seed + 1).test;
+        }
+    }
     auto pairs = steg::epoch_pairs(ci, pi, same, 1, a.seed, -2);
     if (pairs.size() > size_t(a.max)) {
         pairs.resize(size_t(a.max));
@@ -258,13 +281,15 @@ int main(int argc, char ** argv) {
                "Exit status: 0 success, 2 usage error, 3 bad data, 4 bad model or checkpoint, 130 interrupted.");
 
     TrainArgs ta;
-    // Recorded in the model's training summary. The output's folder is left out: it says
-    // nothing about the model and would leak a machine's paths into a shipped file.
+    // Recorded in the model's training summary. Files' folders are left out and absolute
+    // data paths shortened to their last two parts: they say nothing about the model and
+    // would leak a machine's paths into a shipped file.
     ta.command = "steg-trainer";
     for (int i = 1; i < argc; ++i) {
-        const std::string prev = argv[i - 1];
-        const bool        out  = prev == "-o" || prev == "--output";
-        ta.command += " " + (out ? std::filesystem::path(argv[i]).filename().string() : std::string(argv[i]));
+        const std::string           prev = argv[i - 1];
+        const std::filesystem::path arg  = argv[i];
+        const bool file = prev == "-o" || prev == "--output" || prev == "--init" || prev == "--checkpoint" || prev == "--log";
+        ta.command += " " + (file ? arg.filename().string() : recorded_path(argv[i]));
     }
     auto * tr = app.add_subcommand("train", "train a model with the joint loss of Eq. 1");
     tr->add_option("--covers", ta.covers, "cover data: image folder, CIFAR-10 .bin batches, or MNIST idx3 (repeatable)")
@@ -310,6 +335,11 @@ int main(int argc, char ** argv) {
     ev->add_option("--size", ea.size, "images are resized to size x size")->capture_default_str();
     ev->add_option("--max", ea.max, "at most this many pairs")->capture_default_str();
     ev->add_option("--seed", ea.seed, "seed of the pairing")->capture_default_str();
+    ev->add_option("--test-fraction", ea.test_fraction,
+                   "evaluate only on the test split that train held out (give train's --test-fraction, "
+                   "--val-fraction and --seed as --split-seed)")->capture_default_str();
+    ev->add_option("--val-fraction", ea.val_fraction, "train's --val-fraction (with --test-fraction)")->capture_default_str();
+    ev->add_option("--split-seed", ea.split_seed, "train's --seed (with --test-fraction)")->capture_default_str();
     ev->add_option("--json", ea.json_out, "write the JSON result here instead of stdout");
     ev->add_option("--device", ea.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();
     ev->add_option("--threads", ea.threads, "CPU threads (0 = all cores)")->capture_default_str();
