@@ -283,14 +283,8 @@ check_rgb (gint32 drawable, const gchar * what, GError ** error)
         what);
     return FALSE;
   }
-  if (!gimp_drawable_is_rgb (drawable)) {
-    g_set_error (error, STEG_GIMP_ERROR, 0,
-        "Steganography works on RGB layers, and this image is %s. Convert it "
-        "first with Image > Mode > RGB.",
-        gimp_drawable_is_gray (drawable) ? "grayscale" : "indexed");
-    return FALSE;
-  }
-  return TRUE;
+  return steg_gimp_check_rgb (gimp_drawable_is_rgb (drawable),
+      gimp_drawable_is_gray (drawable), error);
 }
 
 static gboolean

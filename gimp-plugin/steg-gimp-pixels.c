@@ -13,6 +13,17 @@ u8_format (const Babl * space_of, gboolean alpha, gboolean gray)
   return space_of ? babl_format_with_space (name, space_of) : babl_format (name);
 }
 
+gboolean
+steg_gimp_check_rgb (gboolean is_rgb, gboolean is_gray, GError ** error)
+{
+  if (is_rgb)
+    return TRUE;
+  g_set_error (error, STEG_GIMP_ERROR, 0,
+      "Steganography works on RGB layers, and this image is %s. Convert it "
+      "first with Image > Mode > RGB.", is_gray ? "grayscale" : "indexed");
+  return FALSE;
+}
+
 struct steg_context *
 steg_gimp_open (const StegGimpOptions * options, GError ** error)
 {

@@ -29,6 +29,10 @@ typedef struct
   gpointer progress_data;
 } StegGimpOptions;
 
+/* FALSE, with an error that says how to convert, unless the layer is RGB. */
+gboolean steg_gimp_check_rgb (gboolean is_rgb, gboolean is_gray,
+    GError ** error);
+
 /* Opens the model, with an error that says what to do. */
 struct steg_context *steg_gimp_open (const StegGimpOptions * options,
     GError ** error);

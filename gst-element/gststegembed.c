@@ -52,8 +52,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_steg_embed_debug);
 enum
 {
   PROP_0,
-  PROP_MODEL,
-  PROP_DEVICE,
+  PROP_MODEL,                   /* model, device, threads: consecutive, see */
+  PROP_DEVICE,                  /* gst_steg_settings_install_properties */
   PROP_THREADS,
   PROP_PAYLOAD,
   PROP_PAYLOAD_CHANNEL,
@@ -111,17 +111,12 @@ gst_steg_embed_set_property (GObject * object, guint prop_id,
   GstStegEmbed *self = GST_STEG_EMBED (object);
 
   GST_OBJECT_LOCK (self);
+  if (gst_steg_settings_set_property (&self->settings, PROP_MODEL, prop_id,
+          value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_MODEL:
-      g_free (self->settings.model);
-      self->settings.model = g_value_dup_string (value);
-      break;
-    case PROP_DEVICE:
-      self->settings.device = g_value_get_enum (value);
-      break;
-    case PROP_THREADS:
-      self->settings.threads = g_value_get_int (value);
-      break;
     case PROP_PAYLOAD:
       g_free (self->payload_path);
       self->payload_path = g_value_dup_string (value);
@@ -147,16 +142,12 @@ gst_steg_embed_get_property (GObject * object, guint prop_id, GValue * value,
   GstStegEmbed *self = GST_STEG_EMBED (object);
 
   GST_OBJECT_LOCK (self);
+  if (gst_steg_settings_get_property (&self->settings, PROP_MODEL, prop_id,
+          value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_MODEL:
-      g_value_set_string (value, self->settings.model);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum (value, self->settings.device);
-      break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->settings.threads);
-      break;
     case PROP_PAYLOAD:
       g_value_set_string (value, self->payload_path);
       break;
@@ -554,7 +545,7 @@ gst_steg_embed_transform_frame_ip (GstVideoFilter * filter,
   GstStegFrameView cover;
   enum steg_fit fit;
   enum steg_channel channel;
-  gboolean reload, grew;
+  gboolean reload;
   GstFlowReturn ret;
 
   GST_OBJECT_LOCK (self);
@@ -578,13 +569,7 @@ gst_steg_embed_transform_frame_ip (GstVideoFilter * filter,
     goto hide_failed;
   gst_steg_frame_unpack (&cover, frame);
 
-  GST_OBJECT_LOCK (self);
-  grew = gst_steg_latency_add (&self->latency,
-      gst_util_get_timestamp () - begin);
-  GST_OBJECT_UNLOCK (self);
-  if (grew)
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_latency (GST_OBJECT (self)));
+  gst_steg_latency_record (GST_ELEMENT (self), &self->latency, begin);
   return GST_FLOW_OK;
 
   /* ERRORS */
@@ -606,17 +591,8 @@ gst_steg_embed_query (GstBaseTransform * trans, GstPadDirection direction,
       direction, query);
 
   if (ret && direction == GST_PAD_SRC
-      && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    gboolean live;
-    GstClockTime min, max, ours;
-
-    gst_query_parse_latency (query, &live, &min, &max);
-    GST_OBJECT_LOCK (self);
-    ours = self->latency.reported;
-    GST_OBJECT_UNLOCK (self);
-    gst_query_set_latency (query, live, min + ours,
-        GST_CLOCK_TIME_IS_VALID (max) ? max + ours : max);
-  }
+      && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
+    gst_steg_latency_adjust_query (GST_ELEMENT (self), &self->latency, query);
   return ret;
 }
 
@@ -675,15 +651,7 @@ gst_steg_embed_class_init (GstStegEmbedClass * klass)
   gobject_class->get_property = gst_steg_embed_get_property;
   gobject_class->finalize = gst_steg_embed_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      gst_steg_param_spec (STEG_PARAM_MODEL, "model",
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      gst_steg_param_spec (STEG_PARAM_DEVICE, "device",
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      gst_steg_param_spec (STEG_PARAM_THREADS, "threads",
-          GST_PARAM_MUTABLE_READY));
+  gst_steg_settings_install_properties (gobject_class, PROP_MODEL);
   g_object_class_install_property (gobject_class, PROP_PAYLOAD,
       g_param_spec_string ("payload", "Payload image",
           "image file (PNG or JPEG, any size) hidden in every frame when no "

@@ -35,8 +35,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_steg_reveal_debug);
 enum
 {
   PROP_0,
-  PROP_MODEL,
-  PROP_DEVICE,
+  PROP_MODEL,                   /* model, device, threads: consecutive, see */
+  PROP_DEVICE,                  /* gst_steg_settings_install_properties */
   PROP_THREADS,
 };
 
@@ -61,23 +61,14 @@ gst_steg_reveal_set_property (GObject * object, guint prop_id,
 {
   GstStegReveal *self = GST_STEG_REVEAL (object);
 
+  gboolean known;
+
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_MODEL:
-      g_free (self->settings.model);
-      self->settings.model = g_value_dup_string (value);
-      break;
-    case PROP_DEVICE:
-      self->settings.device = g_value_get_enum (value);
-      break;
-    case PROP_THREADS:
-      self->settings.threads = g_value_get_int (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  known = gst_steg_settings_set_property (&self->settings, PROP_MODEL, prop_id,
+          value);
   GST_OBJECT_UNLOCK (self);
+  if (!known)
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static void
@@ -86,22 +77,14 @@ gst_steg_reveal_get_property (GObject * object, guint prop_id, GValue * value,
 {
   GstStegReveal *self = GST_STEG_REVEAL (object);
 
+  gboolean known;
+
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_MODEL:
-      g_value_set_string (value, self->settings.model);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum (value, self->settings.device);
-      break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->settings.threads);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  known = gst_steg_settings_get_property (&self->settings, PROP_MODEL, prop_id,
+          value);
   GST_OBJECT_UNLOCK (self);
+  if (!known)
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 /* The same size and timing on both sides; only the format changes. */
@@ -175,19 +158,8 @@ gst_steg_reveal_query (GstBaseTransform * trans, GstPadDirection direction,
       direction, query);
 
   if (ret && direction == GST_PAD_SRC
-      && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    gboolean live;
-    GstClockTime min, max, ours;
-
-    gst_query_parse_latency (query, &live, &min, &max);
-    GST_OBJECT_LOCK (self);
-    ours = self->latency.reported;
-    GST_OBJECT_UNLOCK (self);
-    GST_DEBUG_OBJECT (self, "adding processing latency %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (ours));
-    gst_query_set_latency (query, live, min + ours,
-        GST_CLOCK_TIME_IS_VALID (max) ? max + ours : max);
-  }
+      && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
+    gst_steg_latency_adjust_query (GST_ELEMENT (self), &self->latency, query);
   return ret;
 }
 
@@ -199,7 +171,6 @@ gst_steg_reveal_transform_frame (GstVideoFilter * filter,
   GstStegFrameView hybrid;
   struct steg_image payload;
   GstClockTime begin = gst_util_get_timestamp ();
-  gboolean grew;
 
   gst_steg_frame_view (in_frame, self->scratch, &hybrid);
   payload.width = GST_VIDEO_FRAME_WIDTH (out_frame);
@@ -211,13 +182,7 @@ gst_steg_reveal_transform_frame (GstVideoFilter * filter,
   if (steg_reveal (self->ctx, &hybrid.image, &payload) != STEG_OK)
     goto reveal_failed;
 
-  GST_OBJECT_LOCK (self);
-  grew = gst_steg_latency_add (&self->latency,
-      gst_util_get_timestamp () - begin);
-  GST_OBJECT_UNLOCK (self);
-  if (grew)
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_latency (GST_OBJECT (self)));
+  gst_steg_latency_record (GST_ELEMENT (self), &self->latency, begin);
   return GST_FLOW_OK;
 
   /* ERRORS */
@@ -254,15 +219,7 @@ gst_steg_reveal_class_init (GstStegRevealClass * klass)
   gobject_class->get_property = gst_steg_reveal_get_property;
   gobject_class->finalize = gst_steg_reveal_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      gst_steg_param_spec (STEG_PARAM_MODEL, "model",
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      gst_steg_param_spec (STEG_PARAM_DEVICE, "device",
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      gst_steg_param_spec (STEG_PARAM_THREADS, "threads",
-          GST_PARAM_MUTABLE_READY));
+  gst_steg_settings_install_properties (gobject_class, PROP_MODEL);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -90,6 +90,52 @@ gst_steg_settings_clear (GstStegSettings * s)
   g_clear_pointer (&s->model, g_free);
 }
 
+void
+gst_steg_settings_install_properties (GObjectClass * klass, guint first_id)
+{
+  g_object_class_install_property (klass, first_id,
+      gst_steg_param_spec (STEG_PARAM_MODEL, "model",
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass, first_id + 1,
+      gst_steg_param_spec (STEG_PARAM_DEVICE, "device",
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass, first_id + 2,
+      gst_steg_param_spec (STEG_PARAM_THREADS, "threads",
+          GST_PARAM_MUTABLE_READY));
+}
+
+gboolean
+gst_steg_settings_set_property (GstStegSettings * s, guint first_id,
+    guint prop_id, const GValue * value)
+{
+  if (prop_id == first_id) {
+    g_free (s->model);
+    s->model = g_value_dup_string (value);
+  } else if (prop_id == first_id + 1) {
+    s->device = g_value_get_enum (value);
+  } else if (prop_id == first_id + 2) {
+    s->threads = g_value_get_int (value);
+  } else {
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+gst_steg_settings_get_property (const GstStegSettings * s, guint first_id,
+    guint prop_id, GValue * value)
+{
+  if (prop_id == first_id)
+    g_value_set_string (value, s->model);
+  else if (prop_id == first_id + 1)
+    g_value_set_enum (value, s->device);
+  else if (prop_id == first_id + 2)
+    g_value_set_int (value, s->threads);
+  else
+    return FALSE;
+  return TRUE;
+}
+
 struct steg_context *
 gst_steg_open_context (GstElement * element, GstStegSettings * settings)
 {
@@ -239,4 +285,35 @@ gst_steg_latency_add (GstStegLatency * l, GstClockTime spent)
   /* Report a little more than the worst frame, so small jitter needs no update. */
   l->reported = spent + spent / 4;
   return TRUE;
+}
+
+void
+gst_steg_latency_record (GstElement * element, GstStegLatency * l,
+    GstClockTime begin)
+{
+  gboolean grew;
+
+  GST_OBJECT_LOCK (element);
+  grew = gst_steg_latency_add (l, gst_util_get_timestamp () - begin);
+  GST_OBJECT_UNLOCK (element);
+  if (grew)
+    gst_element_post_message (element,
+        gst_message_new_latency (GST_OBJECT (element)));
+}
+
+void
+gst_steg_latency_adjust_query (GstElement * element, GstStegLatency * l,
+    GstQuery * query)
+{
+  gboolean live;
+  GstClockTime min, max, ours;
+
+  gst_query_parse_latency (query, &live, &min, &max);
+  GST_OBJECT_LOCK (element);
+  ours = l->reported;
+  GST_OBJECT_UNLOCK (element);
+  GST_DEBUG_OBJECT (element, "adding processing latency %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (ours));
+  gst_query_set_latency (query, live, min + ours,
+      GST_CLOCK_TIME_IS_VALID (max) ? max + ours : max);
 }

@@ -34,6 +34,17 @@ typedef struct
 void gst_steg_settings_init (GstStegSettings * s);
 void gst_steg_settings_clear (GstStegSettings * s);
 
+/* The three properties of GstStegSettings (model, device, threads), installed with the
+ * ids first_id, first_id + 1 and first_id + 2. */
+void gst_steg_settings_install_properties (GObjectClass * klass, guint first_id);
+
+/* Set / get one of those properties, with the object lock held. FALSE if prop_id is
+ * not one of them. */
+gboolean gst_steg_settings_set_property (GstStegSettings * s, guint first_id,
+    guint prop_id, const GValue * value);
+gboolean gst_steg_settings_get_property (const GstStegSettings * s,
+    guint first_id, guint prop_id, GValue * value);
+
 /* Opens a context for `element` with the settings, posting an element error that
  * says what to do if the model is missing or broken. Returns NULL on failure. */
 struct steg_context *gst_steg_open_context (GstElement * element,
@@ -62,6 +73,16 @@ typedef struct
 } GstStegLatency;
 
 gboolean gst_steg_latency_add (GstStegLatency * l, GstClockTime spent);
+
+/* Records a frame that began at `begin` (gst_util_get_timestamp) and posts a latency
+ * message when the processing latency grew. Takes the object lock. */
+void gst_steg_latency_record (GstElement * element, GstStegLatency * l,
+    GstClockTime begin);
+
+/* Adds the processing latency to a LATENCY query already answered upstream. Takes
+ * the object lock. */
+void gst_steg_latency_adjust_query (GstElement * element, GstStegLatency * l,
+    GstQuery * query);
 
 G_END_DECLS
 
