@@ -126,6 +126,7 @@ main (int argc, char **argv)
   struct steg_context *ctx;
   struct steg_image payload;
   gchar *dir, *payload_path, **list;
+  GError *err = NULL;
 
   for (i = 1; i + 1 < argc; i += 2) {
     if (!strcmp (argv[i], "--sizes"))
@@ -150,11 +151,18 @@ main (int argc, char **argv)
   }
 
   /* The element's payload: a noise PNG, fitted once per size. */
-  dir = g_dir_make_tmp ("steg-bench-XXXXXX", NULL);
+  dir = g_dir_make_tmp ("steg-bench-XXXXXX", &err);
+  if (!dir) {
+    fprintf (stderr, "steg-bench-gst: %s\n", err->message);
+    return 1;
+  }
   payload_path = g_build_filename (dir, "payload.png", NULL);
   steg_image_alloc (&payload, 300, 300, STEG_FORMAT_GRAY8);
   noise (&payload, 3);
-  steg_image_save (payload_path, &payload, 0);
+  if (steg_image_save (payload_path, &payload, 0) != STEG_OK) {
+    fprintf (stderr, "steg-bench-gst: %s\n", steg_last_error ());
+    return 1;
+  }
   steg_image_free (&payload);
 
   list = g_strsplit (sizes, ",", -1);

@@ -176,13 +176,19 @@ new_dialog (const gchar * title, const gchar * help_id, GtkWidget ** table,
   return dialog;
 }
 
-static gint32 dialog_image;
-static gint32 dialog_cover;
+/* What the payload layer chooser offers: the other layers of the cover's image. */
+typedef struct
+{
+  gint32 image;
+  gint32 cover;
+} PayloadChoice;
 
 static gboolean
 payload_layer_constraint (gint32 image, gint32 item, gpointer data)
 {
-  return image == dialog_image && item != dialog_cover;
+  const PayloadChoice *choice = data;
+
+  return image == choice->image && item != choice->cover;
 }
 
 static gboolean
@@ -190,13 +196,12 @@ hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
 {
   GtkWidget *dialog, *table, *layer, *file, *model;
   const gchar *def = steg_default_model_path ();
+  PayloadChoice choice = { image, drawable };
   gboolean ok;
 
-  dialog_image = image;
-  dialog_cover = drawable;
   dialog = new_dialog ("Hide Layer in Image", HIDE_PROC, &table, 6);
 
-  layer = gimp_layer_combo_box_new (payload_layer_constraint, NULL);
+  layer = gimp_layer_combo_box_new (payload_layer_constraint, &choice);
   gimp_int_combo_box_prepend (GIMP_INT_COMBO_BOX (layer),
       GIMP_INT_STORE_VALUE, -1, GIMP_INT_STORE_LABEL,
       "(the image file below)", -1);

@@ -274,8 +274,9 @@ gst_steg_frame_unpack (const GstStegFrameView * view, GstVideoFrame * frame)
   }
 }
 
-gboolean
-gst_steg_latency_add (GstStegLatency * l, GstClockTime spent)
+/* TRUE when the reported latency grew, so a latency message is due. */
+static gboolean
+latency_add (GstStegLatency * l, GstClockTime spent)
 {
   if (spent <= l->worst)
     return FALSE;
@@ -294,7 +295,7 @@ gst_steg_latency_record (GstElement * element, GstStegLatency * l,
   gboolean grew;
 
   GST_OBJECT_LOCK (element);
-  grew = gst_steg_latency_add (l, gst_util_get_timestamp () - begin);
+  grew = latency_add (l, gst_util_get_timestamp () - begin);
   GST_OBJECT_UNLOCK (element);
   if (grew)
     gst_element_post_message (element,

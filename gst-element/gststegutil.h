@@ -64,15 +64,13 @@ void gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
 void gst_steg_frame_unpack (const GstStegFrameView * view,
     GstVideoFrame * frame);
 
-/* Processing latency: the slowest frame seen so far. gst_steg_latency_add returns
- * TRUE when the element should post a latency message (it grew by a quarter). */
+/* Processing latency: the slowest frame seen so far, reported with a quarter more
+ * (and reported again only when it grows past that). */
 typedef struct
 {
   GstClockTime reported;        /* what LATENCY queries add */
   GstClockTime worst;
 } GstStegLatency;
-
-gboolean gst_steg_latency_add (GstStegLatency * l, GstClockTime spent);
 
 /* Records a frame that began at `begin` (gst_util_get_timestamp) and posts a latency
  * message when the processing latency grew. Takes the object lock. */

@@ -28,6 +28,11 @@ transports=(
     "JPEG quality 95 (jpegenc from RGB)|jpegenc quality=95 ! multipartmux|multipartdemux ! jpegdec"
     "MPEG-4 part 2, 8 Mbit/s (4:2:0)|videoconvert ! avenc_mpeg4 bitrate=8000000 ! matroskamux|matroskademux ! avdec_mpeg4"
 )
+# The payload as hidden: camera.png as luma, scaled to 640x480.
+gst-launch-1.0 -q multifilesrc location=src-0.png index=0 stop-index=0 caps=image/png ! pngdec ! \
+    videoconvert ! videoscale ! $caps ! pngenc ! filesink location=cover0.png
+"$steg" hide cover0.png "$photos/camera.png" -o h0.png --payload-out payload.png >/dev/null
+
 echo "| transport | revealed PSNR | revealed SSIM |"
 echo "|---|---|---|"
 for t in "${transports[@]}"; do
@@ -35,12 +40,6 @@ for t in "${transports[@]}"; do
     rm -f rev-*.png stream.bin
     gst-launch-1.0 -q $src ! $enc ! filesink location=stream.bin
     gst-launch-1.0 -q filesrc location=stream.bin ! $dec ! $reveal
-    # The payload as hidden: camera.png as luma, scaled to 640x480.
-    [ -f payload.png ] || {
-        gst-launch-1.0 -q multifilesrc location=src-0.png index=0 stop-index=0 caps=image/png ! pngdec ! \
-            videoconvert ! videoscale ! $caps ! pngenc ! filesink location=cover0.png
-        "$steg" hide cover0.png "$photos/camera.png" -o h0.png --payload-out payload.png >/dev/null
-    }
     psnr=0 ssim=0 n=0
     for f in rev-*.png; do
         read -r p s < <("$steg" compare --json payload.png "$f" | sed -E 's/.*"psnr_db": *([^,]*), *"ssim": *([^}]*)}.*/\1 \2/')

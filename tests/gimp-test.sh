@@ -7,7 +7,8 @@
 #
 # Cases (one ctest test each):
 #   hide-then-steg-reveal   hide with the filter, export PNG, reveal with `steg`
-#   steg-hide-then-reveal   hide with `steg`, reveal with the filter
+#   steg-hide-then-reveal   hide with `steg`, reveal with the filter (as a new image, and
+#                           as a new layer)
 #   rgba                    alpha of an RGBA layer comes through exactly
 #   precision               16-bit and float images: the hybrid sits on the 8-bit grid
 #   payload-layer           the payload is another layer, of another size and offset
@@ -55,12 +56,14 @@ within() {  # within A B TOL NAME
 }
 # The two Script-Fu dialects. with_image FILE BODY: load FILE as `img` with its layer
 # `drw`, run BODY; save_png IMAGE LAYER FILE; hide PAYLOAD-LAYER FILE MODEL;
-# reveal_new_image: the new image made by revealing `drw`; first_layer IMAGE.
+# reveal_new_image: the new image made by revealing `drw`; reveal_as_layer: the layer
+# added on top of `img` instead; first_layer IMAGE.
 if [ "$api" = 3.0 ]; then
     with_image() { echo "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\"))) (drw (vector-ref (car (gimp-image-get-selected-drawables img)) 0))) $2 (gimp-image-delete img))"; }
     save_png() { echo "(gimp-file-save RUN-NONINTERACTIVE $1 \"$3\" -1)"; }
     hide() { echo "(plug-in-steg-hide RUN-NONINTERACTIVE img (vector drw) $1 \"$2\" \"luma\" \"scale\" \"$3\" \"auto\")"; }
     reveal_new_image() { echo "(car (plug-in-steg-reveal RUN-NONINTERACTIVE img (vector drw) \"\" \"auto\" \"image\"))"; }
+    reveal_as_layer() { echo "(cadr (plug-in-steg-reveal RUN-NONINTERACTIVE img (vector drw) \"\" \"auto\" \"layer\"))"; }
     first_layer() { echo "(vector-ref (car (gimp-image-get-layers $1)) 0)"; }
     u16=PRECISION-U16-NON-LINEAR u8=PRECISION-U8-NON-LINEAR
 else
@@ -68,6 +71,7 @@ else
     save_png() { echo "(file-png-save RUN-NONINTERACTIVE $1 $2 \"$3\" \"$3\" 0 9 0 0 0 0 0)"; }
     hide() { echo "(plug-in-steg-hide RUN-NONINTERACTIVE img drw $1 \"$2\" \"$3\" 0 0 0)"; }
     reveal_new_image() { echo "(car (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 0))"; }
+    reveal_as_layer() { echo "(cadr (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 1))"; }
     first_layer() { echo "(vector-ref (cadr (gimp-image-get-layers $1)) 0)"; }
     u16=PRECISION-U16-GAMMA u8=PRECISION-U8-GAMMA
 fi
@@ -90,11 +94,17 @@ hide-then-steg-reveal)
 steg-hide-then-reveal)
     gimp "$(with_image "$work/ref-hybrid.png" \
         "(let* ((new $(reveal_new_image)) (layer $(first_layer new))) \
-           $(save_png new layer revealed.png) (gimp-image-delete new))")"
-    expect_success 1
+           $(save_png new layer revealed.png) (gimp-image-delete new))")" \
+        "$(with_image "$work/ref-hybrid.png" \
+            "(let ((layer $(reveal_as_layer))) (gimp-image-convert-grayscale img) \
+               (let ((flat (car (gimp-image-flatten img)))) $(save_png img flat revealed-layer.png)))")"
+    expect_success 2
     ours=$(psnr payload.png revealed.png)
     echo "revealed by the filter: $ours dB; steg alone: $ref dB"
     within "$ours" "$ref" 0.1 "revealed PSNR"
+    # Revealed as a new layer on top of the hybrid instead: the same pixels.
+    # (The image is flattened before export: the opaque new layer covers the hybrid.)
+    [ "$(psnr revealed.png revealed-layer.png)" = inf ] || { echo "FAIL: the revealed layer differs"; exit 1; }
     ;;
 rgba)
     /usr/bin/python3 - "$photos/astronaut.png" cover-rgba.png <<'PY'

@@ -65,7 +65,8 @@ int spare_byte(const GstVideoFormatInfo * finfo) {
            GST_VIDEO_FORMAT_INFO_POFFSET(finfo, 2);
 }
 
-// An RGB8 image as a buffer of `format` (alpha, where there is one, gets a pattern).
+// An RGB8 image (GRAY8 for a GRAY8 buffer) as a buffer of `format`; alpha, where there
+// is one, gets a pattern.
 GstBuffer * to_buffer(const Image & rgb, GstVideoFormat format, GstClockTime pts) {
     GstVideoInfo info;
     gst_video_info_set_format(&info, format, rgb.img.width, rgb.img.height);
@@ -80,7 +81,7 @@ GstBuffer * to_buffer(const Image & rgb, GstVideoFormat format, GstClockTime pts
         for (int x = 0; x < rgb.img.width; ++x) {
             uint8_t * p = row + x * ps;
             if (format == GST_VIDEO_FORMAT_GRAY8) {
-                p[0] = rgb.img.data[(y * rgb.img.width + x) * 3];
+                p[0] = rgb.img.data[y * rgb.img.width + x];
                 continue;
             }
             if (ps == 4) {  // the byte that is not R, G or B: alpha or padding
@@ -135,6 +136,18 @@ Image from_buffer(GstBuffer * buf, GstVideoFormat format, int w, int h, bool * a
 std::string caps_string(GstVideoFormat format, int w, int h, int fps = 25) {
     return std::string("video/x-raw,format=") + gst_video_format_to_string(format) + ",width=" + std::to_string(w) +
            ",height=" + std::to_string(h) + ",framerate=" + std::to_string(fps) + "/1";
+}
+
+// The caps a harness's element negotiated on its output.
+GstVideoInfo output_info(GstHarness * h) {
+    GstVideoInfo info;
+    gst_video_info_init(&info);
+    GstCaps * caps = gst_pad_get_current_caps(h->sinkpad);
+    EXPECT_TRUE(caps && gst_video_info_from_caps(&info, caps));
+    if (caps) {
+        gst_caps_unref(caps);
+    }
+    return info;
 }
 
 bool same_pixels(const Image & a, const Image & b) {
@@ -218,10 +231,7 @@ TEST_P(GstFormats, EmbedAndRevealMatchLibstegInEveryRgbFormat) {
     GstBuffer * out = gst_harness_push_and_pull(embed, to_buffer(cover, format, 0));
     ASSERT_NE(out, nullptr);
 
-    GstCaps * caps = gst_pad_get_current_caps(embed->sinkpad);
-    GstVideoInfo out_info;
-    ASSERT_TRUE(gst_video_info_from_caps(&out_info, caps));
-    gst_caps_unref(caps);
+    GstVideoInfo out_info = output_info(embed);
     EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&out_info), format) << "the output keeps the input's format";
 
     bool  alpha_ok = false;
@@ -233,9 +243,7 @@ TEST_P(GstFormats, EmbedAndRevealMatchLibstegInEveryRgbFormat) {
     gst_harness_set_src_caps_str(reveal, caps_string(format, w, h).c_str());
     GstBuffer * revealed_buf = gst_harness_push_and_pull(reveal, gst_buffer_ref(out));
     ASSERT_NE(revealed_buf, nullptr);
-    caps = gst_pad_get_current_caps(reveal->sinkpad);
-    ASSERT_TRUE(gst_video_info_from_caps(&out_info, caps));
-    gst_caps_unref(caps);
+    out_info = output_info(reveal);
     EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&out_info), GST_VIDEO_FORMAT_GRAY8);
     EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&out_info), w);
     Image revealed = from_buffer(revealed_buf, GST_VIDEO_FORMAT_GRAY8, w, h);
@@ -311,11 +319,7 @@ TEST_F(Gst, PayloadVideoFramesFollowRunningTime) {
     // The payload stream runs in its own thread, as it would behind a queue.
     std::thread feeder([&] {
         for (int k = 0; k < n_payload; ++k) {
-            Image gray3(w, h, STEG_FORMAT_RGB8);  // to_buffer reads channel 0 for GRAY8
-            for (int i = 0; i < w * h; ++i) {
-                gray3.img.data[i * 3] = payloads[k].img.data[i];
-            }
-            gst_harness_push(pay, to_buffer(gray3, GST_VIDEO_FORMAT_GRAY8, k * payload_step));
+            gst_harness_push(pay, to_buffer(payloads[k], GST_VIDEO_FORMAT_GRAY8, k * payload_step));
         }
         gst_harness_push_event(pay, gst_event_new_eos());
     });
@@ -361,15 +365,49 @@ TEST_F(Gst, KeepsWorkingAcrossASizeChange) {
         const Image cover = crop(astronaut, 120, 80, w, h);
         GstBuffer * out   = gst_harness_push_and_pull(embed, to_buffer(cover, GST_VIDEO_FORMAT_BGRx, 0));
         ASSERT_NE(out, nullptr);
-        GstCaps *    caps = gst_pad_get_current_caps(embed->sinkpad);
-        GstVideoInfo info;
-        ASSERT_TRUE(gst_video_info_from_caps(&info, caps));
-        gst_caps_unref(caps);
+        const GstVideoInfo info = output_info(embed);
         EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), w);
         EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), h);
         Image got = from_buffer(out, GST_VIDEO_FORMAT_BGRx, w, h);
         EXPECT_TRUE(same_pixels(got, hide_with_libsteg(lib.ctx, cover, prepare(camera, w, h))))
             << "at " << w << "x" << h;
+        gst_buffer_unref(out);
+    }
+    gst_harness_teardown(embed);
+}
+
+TEST_F(Gst, FitAndChannelPropertiesShapeThePayload) {
+    const int   w = 64, h = 40;  // another aspect than coffee.png's 400x600
+    const Image cover = crop(astronaut, 150, 150, w, h);
+    const Image coffee = load(kPhotos + "coffee.png");
+    Image       payload;
+    ASSERT_EQ(steg_payload_prepare(&coffee.img, w, h, STEG_FIT_LETTERBOX, STEG_CHANNEL_G, &payload.img), STEG_OK);
+
+    GstHarness * embed = gst_harness_new("stegembed");
+    gst_harness_set(embed, "stegembed", "payload", (kPhotos + "coffee.png").c_str(), nullptr);
+    gst_util_set_object_arg(G_OBJECT(embed->element), "fit", "letterbox");
+    gst_util_set_object_arg(G_OBJECT(embed->element), "payload-channel", "g");
+    gst_harness_set_src_caps_str(embed, caps_string(GST_VIDEO_FORMAT_RGB, w, h).c_str());
+    GstBuffer * out = gst_harness_push_and_pull(embed, to_buffer(cover, GST_VIDEO_FORMAT_RGB, 0));
+    ASSERT_NE(out, nullptr);
+    EXPECT_TRUE(same_pixels(from_buffer(out, GST_VIDEO_FORMAT_RGB, w, h), hide_with_libsteg(lib.ctx, cover, payload)));
+    gst_buffer_unref(out);
+    gst_harness_teardown(embed);
+}
+
+TEST_F(Gst, ANewPayloadFileTakesEffectWhilePlaying) {
+    const int    w = 48, h = 48;
+    const Image  cover = crop(astronaut, 200, 200, w, h);
+    GstHarness * embed = gst_harness_new("stegembed");
+    gst_harness_set(embed, "stegembed", "payload", (kPhotos + "camera.png").c_str(), nullptr);
+    gst_harness_set_src_caps_str(embed, caps_string(GST_VIDEO_FORMAT_RGB, w, h).c_str());
+    for (const char * name : { "camera.png", "coffee.png" }) {
+        gst_harness_set(embed, "stegembed", "payload", (kPhotos + name).c_str(), nullptr);
+        GstBuffer * out = gst_harness_push_and_pull(embed, to_buffer(cover, GST_VIDEO_FORMAT_RGB, 0));
+        ASSERT_NE(out, nullptr);
+        EXPECT_TRUE(same_pixels(from_buffer(out, GST_VIDEO_FORMAT_RGB, w, h),
+                                hide_with_libsteg(lib.ctx, cover, prepare(load(kPhotos + name), w, h))))
+            << "payload " << name;
         gst_buffer_unref(out);
     }
     gst_harness_teardown(embed);
@@ -410,13 +448,9 @@ TEST_F(Gst, BrokenModelPostsAnErrorThatSaysWhatToDo) {
     TempDir           dir;
     const std::string broken = dir.file("broken.safetensors");
     write_file(broken, "this is not a model");
-    for (const char * element : { "stegembed payload=" , "stegreveal" }) {
-        std::string e = element;
-        if (e.back() == '=') {
-            e += kPhotos + "camera.png";
-        }
+    for (const std::string element : { "stegembed payload=" + kPhotos + "camera.png", std::string("stegreveal") }) {
         const std::string err = run_pipeline(
-            "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=32 ! " + e + " model=" + broken +
+            "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=32 ! " + element + " model=" + broken +
             " ! fakesink");
         EXPECT_NE(err.find("model"), std::string::npos) << element << ": " << err;
         EXPECT_NE(err.find(broken), std::string::npos) << element << ": " << err;
