@@ -2,7 +2,8 @@
 // through libsteg's C++ training API, in the JSON shape of bench_reference.py's
 // "train_step" line, so bench/run can compare the two.
 //
-//   steg-bench-train [--device cpu|cuda] [--threads N] [--batch 32] [--size 64]
+//   steg-bench-train [--device cpu|cuda] [--threads N] [--batch 32] [--size 64] [--amp 0|1]
+//                    [--channels-last 0|1]
 #include "steg-data.h"
 #include "steg-train.h"
 
@@ -22,8 +23,11 @@ int main(int argc, char ** argv) {
         else if (k == "--threads") o.threads = std::atoi(v.c_str());
         else if (k == "--batch") o.batch = std::atoi(v.c_str());
         else if (k == "--size") o.size = std::atoi(v.c_str());
+        else if (k == "--amp") o.amp = v == "1";
+        else if (k == "--channels-last") o.channels_last = v == "1";
         else {
-            std::fprintf(stderr, "usage: steg-bench-train [--device cpu|cuda] [--threads N] [--batch B] [--size S]\n");
+            std::fprintf(stderr, "usage: steg-bench-train [--device cpu|cuda] [--threads N] [--batch B] [--size S] [--amp 0|1] "
+                                 "[--channels-last 0|1]\n");
             return 2;
         }
     }
@@ -44,9 +48,10 @@ int main(int argc, char ** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         for (int i = 0; i < n; ++i) t.train_step(b);  // each step reads its loss, which waits for the device
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / n;
-        std::printf("{\"what\": \"train_step\", \"device\": \"%s\", \"size\": \"%dx%dx%d\", \"precision\": \"fp32\", "
-                    "\"ms\": %.3f, \"images_per_s\": %.1f}\n",
-                    t.device_name(), o.batch, o.size, o.size, ms, o.batch / ms * 1000.0);
+        std::printf("{\"what\": \"train_step\", \"device\": \"%s\", \"size\": \"%dx%dx%d\", \"precision\": \"%s\", "
+                    "\"channels_last\": %s, \"ms\": %.3f, \"images_per_s\": %.1f}\n",
+                    t.device_name(), o.batch, o.size, o.size, o.amp ? "bf16" : "fp32",
+                    o.channels_last ? "true" : "false", ms, o.batch / ms * 1000.0);
     } catch (const std::exception & e) {
         std::fprintf(stderr, "steg-bench-train: %s\n", e.what());
         return 1;

@@ -1,6 +1,7 @@
 // The trainer: Eq. 1 computed as written, learning that works, disjoint pairing, the
 // dataset readers, bit-identical resume, the NaN guard and bad inputs.
 #include "steg-data.h"
+#include "steg-dataset.h"
 #include "steg-error.h"
 #include "steg-model.h"
 #include "steg-train.h"
@@ -149,6 +150,63 @@ TEST(Train, OneStepLowersTheLossOnAFixedBatch) {
     const double       before = t.loss_of(b).loss;
     t.train_step(b);
     EXPECT_LT(t.loss_of(b).loss, before);
+}
+
+TEST(Train, EpochLoaderServesTheCropsOfMakeBatchInOrder) {
+    // torch::data's DataLoader, with worker threads, from the start and from a resumed
+    // step: every batch must be make_batch's, in order, so runs stay reproducible.
+    auto set   = synthetic_set(12, 24, 20);
+    auto pairs = steg::epoch_pairs({ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, {}, true, 2, 3, 1);
+    ASSERT_EQ(pairs.size(), 12u);
+    for (int first : { 0, 2 }) {
+        auto loader = steg::make_epoch_loader(set, set, pairs, 3, first, 16, steg::PayloadMode::Channel, 3, 1, 2);
+        int  n      = first;
+        for (auto & batch : *loader) {
+            steg::Batch want = steg::make_batch(set, set, pairs, size_t(n) * 3, 3, 16, steg::PayloadMode::Channel, 3, 1);
+            ASSERT_EQ(batch.data.sizes(), (std::vector<int64_t>{ 3, 3, 16, 16 }));
+            ASSERT_EQ(batch.target.sizes(), (std::vector<int64_t>{ 3, 1, 16, 16 }));
+            EXPECT_EQ(std::memcmp(batch.data.contiguous().data_ptr<float>(), want.covers.data(), want.covers.size() * 4), 0) << n;
+            EXPECT_EQ(std::memcmp(batch.target.contiguous().data_ptr<float>(), want.payloads.data(), want.payloads.size() * 4), 0) << n;
+            ++n;
+        }
+        EXPECT_EQ(n, 4) << "from batch " << first;
+    }
+}
+
+TEST(Train, ChannelsLastComputesTheSameLoss) {
+    auto               set   = synthetic_set(4, 24, 24);
+    auto               pairs = steg::epoch_pairs({ 0, 1, 2, 3 }, {}, true, 1, 1, 0);
+    steg::Batch        b     = steg::make_batch(set, set, pairs, 0, 2, 16, steg::PayloadMode::Gray, 1, 0);
+    steg::TrainOptions o     = tiny_options();
+    o.channels_last          = false;
+    steg::Trainer nchw(o);
+    o.channels_last = true;
+    steg::Trainer nhwc(o);  // same seed, same init
+    const auto a = nchw.loss_of(b), c = nhwc.loss_of(b);
+    EXPECT_NEAR(a.loss, c.loss, 1e-4 * a.loss);
+    EXPECT_NEAR(a.weight_term, c.weight_term, 1e-6 * a.weight_term);  // summed in another order
+    nchw.train_step(b);
+    nhwc.train_step(b);
+    EXPECT_NEAR(nchw.loss_of(b).loss, nhwc.loss_of(b).loss, 1e-3 * a.loss);
+}
+
+TEST(Train, AmpRunsTheNetworksInBf16AndStillLearns) {
+    auto               set   = synthetic_set(4, 24, 24);
+    auto               pairs = steg::epoch_pairs({ 0, 1, 2, 3 }, {}, true, 1, 1, 0);
+    steg::Batch        b     = steg::make_batch(set, set, pairs, 0, 2, 16, steg::PayloadMode::Gray, 1, 0);
+    steg::TrainOptions o     = tiny_options();
+    steg::Trainer      fp32(o);
+    o.amp = true;
+    steg::Trainer amp(o);  // same init
+    const auto    f = fp32.loss_of(b), h = amp.loss_of(b);
+    // bf16 keeps 8 significant bits: the loss moves, but only a little. (Were --amp
+    // ignored, the two would agree to float precision.)
+    EXPECT_NE(f.loss, h.loss);
+    EXPECT_NEAR(f.loss, h.loss, 0.05 * f.loss);
+    EXPECT_DOUBLE_EQ(f.weight_term, h.weight_term);  // the weights stay fp32
+    amp.train_step(b);
+    EXPECT_LT(amp.loss_of(b).loss, h.loss);
+    for (float v : amp.parameters_flat()) ASSERT_TRUE(std::isfinite(v));
 }
 
 TEST(Train, CoversAndPayloadsAreDrawnDisjointly) {

@@ -95,7 +95,7 @@ struct TrainArgs {
     steg::TrainOptions       o;
     std::vector<std::string> covers, payloads;
     std::string              out, checkpoint, log, init, device = "auto", payload_mode = "gray", schedule = "constant";
-    bool                     resume       = false;
+    bool                     resume = false, no_channels_last = false;
     double                   val_fraction = 0.05, test_fraction = 0.0;
     int                      val_every = 1, val_size = 0, val_max = 64;
     std::string              command;
@@ -103,6 +103,7 @@ struct TrainArgs {
 
 int train(TrainArgs & a) {
     a.o.device       = a.device == "cuda" ? STEG_DEVICE_CUDA : a.device == "cpu" ? STEG_DEVICE_CPU : STEG_DEVICE_AUTO;
+    a.o.channels_last = !a.no_channels_last;
     a.o.payload_mode = a.payload_mode == "channel" ? steg::PayloadMode::Channel : steg::PayloadMode::Gray;
     a.o.cosine       = a.schedule == "cosine";
     if (a.checkpoint.empty()) {
@@ -198,7 +199,7 @@ int train(TrainArgs & a) {
                       { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
                       { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "alpha", a.o.alpha },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
-                      { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode },
+                      { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
                       { "init", a.init.empty() ? "" : std::filesystem::path(a.init).filename().string() } };
     json metrics = eval_json(last);
@@ -317,6 +318,9 @@ int main(int argc, char ** argv) {
         ->check(CLI::IsMember({ "gray", "channel" }))->capture_default_str();
     tr->add_option("--device", ta.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();
     tr->add_option("--threads", ta.o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+    tr->add_flag("--amp", ta.o.amp, "bf16 autocast of the convolutions (CUDA, or a CPU with AVX512-BF16/AMX); weights and loss stay fp32");
+    tr->add_flag("--no-channels-last", ta.no_channels_last, "keep NCHW tensors (channels-last is the default: faster kernels)");
+    tr->add_option("--data-workers", ta.o.data_workers, "threads that cut the training crops")->capture_default_str()->check(CLI::Range(0, 64));
     tr->add_option("--checkpoint", ta.checkpoint, "checkpoint file (default: OUTPUT.ckpt)");
     tr->add_option("--log", ta.log, "JSON-lines log, one line per epoch (default: OUTPUT.log.jsonl)");
     tr->add_flag("--resume", ta.resume, "continue from the checkpoint");

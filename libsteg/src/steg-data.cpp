@@ -297,45 +297,4 @@ Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::
     return b;
 }
 
-BatchPrefetcher::BatchPrefetcher(const ImageSet & covers, const ImageSet & payloads, std::vector<Pair> pairs,
-                                 int batch, int first_batch, int size, PayloadMode mode, uint64_t seed, int epoch,
-                                 int depth)
-    : covers_(covers), payloads_(payloads), pairs_(std::move(pairs)), batch_(batch), size_(size), epoch_(epoch),
-      n_batches_(int(pairs_.size() / size_t(batch))), next_batch_(first_batch), mode_(mode), seed_(seed),
-      depth_(size_t(std::max(1, depth))) {
-    produced_ = first_batch;
-    worker_   = std::thread([this] { run(); });
-}
-
-BatchPrefetcher::~BatchPrefetcher() {
-    stop_ = true;
-    cv_.notify_all();
-    worker_.join();
-}
-
-void BatchPrefetcher::run() {
-    for (int b = next_batch_; b < n_batches_ && !stop_; ++b) {
-        Batch batch = make_batch(covers_, payloads_, pairs_, size_t(b) * size_t(batch_), batch_, size_, mode_, seed_,
-                                 epoch_);
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return stop_ || queue_.size() < depth_; });
-        queue_.push_back(std::move(batch));
-        ++produced_;
-        cv_.notify_all();
-    }
-}
-
-bool BatchPrefetcher::next(Batch & out) {
-    std::unique_lock lock(mutex_);
-    if (next_batch_ >= n_batches_) {
-        return false;
-    }
-    cv_.wait(lock, [&] { return !queue_.empty(); });
-    out = std::move(queue_.front());
-    queue_.pop_front();
-    ++next_batch_;
-    cv_.notify_all();
-    return true;
-}
-
 }  // namespace steg

@@ -1,15 +1,11 @@
 // steg-data.h - training data: image sets held in memory as 8-bit RGB, split by seed,
-// paired into (cover, payload) each epoch, and cut into batches of random crops by a
-// prefetching worker thread. Plain C++ (no torch), so it is cheap to compile and test.
+// paired into (cover, payload) each epoch, and cut into random crops. Plain C++ (no
+// torch), so it is cheap to compile and test; steg-dataset.h serves the crops to
+// torch::data's DataLoader.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace steg {
@@ -74,34 +70,6 @@ struct Batch {
 // one random channel. Deterministic in (seed, epoch, index of the pair in the epoch).
 Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs, size_t first,
                  int count, int size, PayloadMode mode, uint64_t seed, int epoch);
-
-// Makes the batches of one epoch on a worker thread, `depth` ahead of the consumer.
-class BatchPrefetcher {
-  public:
-    BatchPrefetcher(const ImageSet & covers, const ImageSet & payloads, std::vector<Pair> pairs, int batch,
-                    int first_batch, int size, PayloadMode mode, uint64_t seed, int epoch, int depth = 4);
-    ~BatchPrefetcher();
-
-    int  batches() const { return n_batches_; }
-    bool next(Batch & out);  // false at the end of the epoch
-
-  private:
-    void run();
-
-    const ImageSet &        covers_;
-    const ImageSet &        payloads_;
-    std::vector<Pair>       pairs_;
-    int                     batch_, size_, epoch_, n_batches_, next_batch_;
-    PayloadMode             mode_;
-    uint64_t                seed_;
-    size_t                  depth_;
-    std::deque<Batch>       queue_;  // guarded by mutex_
-    std::mutex              mutex_;
-    std::condition_variable cv_;
-    std::atomic<bool>       stop_{ false };
-    int                     produced_ = 0;  // guarded by mutex_
-    std::thread             worker_;
-};
 
 uint64_t mix_seed(uint64_t a, uint64_t b);  // splitmix64 of a combined with b
 

@@ -1,12 +1,14 @@
 #include "steg-train.h"
 
 #include "steg-atomic-file.h"
+#include "steg-dataset.h"
 #include "steg-error.h"
 #include "steg-metrics.h"
 #include "steg-model.h"
 #include "steg-payload.h"
 #include "steg-runtime.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -42,6 +44,52 @@ torch::Tensor weight_norm_sq(const torch::nn::Module & m) {
     return sum;
 }
 
+// bf16 autocast while alive, as `with torch.autocast(device, dtype=torch.bfloat16)`.
+// Autocast state is per thread, like the guard.
+class AutocastBf16 {
+  public:
+    AutocastBf16(bool on, c10::DeviceType device) : on_(on), device_(device) {
+        if (on_) {
+            was_on_ = enabled(device_);
+            at::autocast::increment_nesting();
+            set(device_, true, at::kBFloat16);
+        }
+    }
+    ~AutocastBf16() {
+        if (on_) {
+            if (at::autocast::decrement_nesting() == 0) {
+                at::autocast::clear_cache();
+            }
+            set(device_, was_on_, at::kBFloat16);
+        }
+    }
+    AutocastBf16(const AutocastBf16 &)             = delete;
+    AutocastBf16 & operator=(const AutocastBf16 &) = delete;
+
+  private:
+    // libtorch 2.4 made the per-device calls one call with a device argument.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    static bool enabled(c10::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+    static void set(c10::DeviceType d, bool on, at::ScalarType t) {
+        at::autocast::set_autocast_dtype(d, t);
+        at::autocast::set_autocast_enabled(d, on);
+    }
+#else
+    static bool enabled(c10::DeviceType d) { return d == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+    static void set(c10::DeviceType d, bool on, at::ScalarType t) {
+        if (d == c10::kCUDA) {
+            at::autocast::set_autocast_gpu_dtype(t);
+            at::autocast::set_enabled(on);
+        } else {
+            at::autocast::set_autocast_cpu_dtype(t);
+            at::autocast::set_cpu_enabled(on);
+        }
+    }
+#endif
+    bool            on_, was_on_ = false;
+    c10::DeviceType device_;
+};
+
 steg_image view_rgb(RgbImage & img) {
     return { img.width, img.height, STEG_FORMAT_RGB8, 0, img.pixels.data() };
 }
@@ -59,11 +107,25 @@ struct Trainer::Impl {
         torch::Tensor loss, cover, payload, weight;
     };
 
-    Terms forward(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest) {
-        torch::Tensor oe     = model.encoder->forward(host, guest);
+    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest) {
+        if (o.channels_last) {
+            host  = host.contiguous(torch::MemoryFormat::ChannelsLast);
+            guest = guest.contiguous(torch::MemoryFormat::ChannelsLast);
+        }
+        // Under --amp only the networks run in bf16: the hybrid is rounded to the 8-bit
+        // grid in fp32 (bf16 has 8 significant bits, too few for 1/255 steps) and the
+        // loss is summed in fp32.
+        torch::Tensor oe, od;
+        {
+            AutocastBf16 amp(o.amp, device.type());
+            oe = model.encoder->forward(host, guest).to(torch::kFloat32);
+        }
         torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe);
-        torch::Tensor od     = model.decoder->forward(hybrid);
-        Terms         t;
+        {
+            AutocastBf16 amp(o.amp, device.type());
+            od = model.decoder->forward(hybrid).to(torch::kFloat32);
+        }
+        Terms t;
         // The cover term anchors the encoder's own output: on the clamped hybrid, pixels
         // where the cover is pure white or black would leave Oe free to drift past the
         // clamp (the clamped value already matches), and training diverged that way.
@@ -78,6 +140,35 @@ struct Trainer::Impl {
         auto host  = torch::from_blob(const_cast<float *>(b.covers.data()), { b.count, 3, b.size, b.size }).to(device);
         auto guest = torch::from_blob(const_cast<float *>(b.payloads.data()), { b.count, 1, b.size, b.size }).to(device);
         return { host.clone(), guest.clone() };  // own the memory: the batch may go away
+    }
+
+    // One Adam step; the loss terms are those before it. Throws (weights untouched)
+    // when the loss is not finite.
+    EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest) {
+        auto       t = forward(o, host, guest);
+        EpochStats s;
+        s.loss = t.loss.item<double>();
+        if (!std::isfinite(s.loss)) {
+            throw Error(STEG_ERR_INTERNAL, "the loss became " + std::to_string(s.loss) +
+                                               ": training diverged (try a lower --lr)");
+        }
+        adam->zero_grad();
+        t.loss.backward();
+        adam->step();
+        s.cover_term   = t.cover.item<double>();
+        s.payload_term = t.payload.item<double>();
+        s.weight_term  = t.weight.item<double>();
+        s.steps        = 1;
+        return s;
+    }
+
+    void to_channels_last() {
+        torch::NoGradGuard no_grad;
+        for (auto & p : all_parameters()) {
+            if (p.dim() == 4) {
+                p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+            }
+        }
     }
 
     std::vector<torch::Tensor> all_parameters() {
@@ -111,6 +202,9 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     impl_->model = new_model();
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
+    if (opt_.channels_last) {
+        impl_->to_channels_last();
+    }
     // Eq. 1 carries the weight penalty itself, so Adam's own weight decay stays 0
     // (Adam's weight_decay = wd adds (wd / 2) * ||W||^2 to the loss, including biases).
     impl_->adam = std::make_unique<torch::optim::Adam>(impl_->all_parameters(),
@@ -140,23 +234,8 @@ EpochStats Trainer::loss_of(const Batch & batch) {
 }
 
 EpochStats Trainer::train_step(const Batch & batch) {
-    auto & m           = *impl_;
-    auto [host, guest] = m.to_tensors(batch);
-    auto       t       = m.forward(opt_, host, guest);
-    EpochStats s;
-    s.loss = t.loss.item<double>();
-    if (!std::isfinite(s.loss)) {
-        throw Error(STEG_ERR_INTERNAL, "the loss became " + std::to_string(s.loss) +
-                                           ": training diverged (try a lower --lr)");
-    }
-    m.adam->zero_grad();
-    t.loss.backward();
-    m.adam->step();
-    s.cover_term   = t.cover.item<double>();
-    s.payload_term = t.payload.item<double>();
-    s.weight_term  = t.weight.item<double>();
-    s.steps        = 1;
-    return s;
+    auto [host, guest] = impl_->to_tensors(batch);
+    return impl_->adam_step(opt_, host, guest);
 }
 
 EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
@@ -164,25 +243,29 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
     auto &          m = *impl_;
     EpochStats      s;
     s.epoch = m.epoch + 1;
-    BatchPrefetcher data(covers, payloads, pairs, opt_.batch, m.step, opt_.size, opt_.payload_mode, opt_.seed, m.epoch);
-    if (data.batches() == 0) {
+    const int n_batches = int(pairs.size() / size_t(opt_.batch));
+    if (n_batches == 0) {
         throw Error(STEG_ERR_INVALID_ARGUMENT, "an epoch has " + std::to_string(pairs.size()) +
                                                    " pairs, fewer than one batch of " + std::to_string(opt_.batch));
     }
+    auto loader = make_epoch_loader(covers, payloads, pairs, opt_.batch, m.step, opt_.size, opt_.payload_mode,
+                                    opt_.seed, m.epoch, opt_.data_workers);
     m.model.encoder->train();
     m.model.decoder->train();
     const auto start = Clock::now();
     double     wait  = 0;
     int        done  = 0;
-    Batch      batch;
-    while (!stop) {
+    auto       it    = loader->begin();
+    while (!stop && m.step < n_batches) {
         const auto t0 = Clock::now();
-        if (!data.next(batch)) {
+        if (it == loader->end()) {
             break;
         }
+        torch::data::Example<> batch = std::move(*it);
+        ++it;
         wait += seconds_since(t0);
         if (opt_.cosine) {
-            const double progress = (m.epoch + double(m.step) / data.batches()) / std::max(1, opt_.epochs);
+            const double progress = (m.epoch + double(m.step) / n_batches) / std::max(1, opt_.epochs);
             const double lr = opt_.lr_min + 0.5 * (opt_.lr - opt_.lr_min) * (1 + std::cos(M_PI * std::min(1.0, progress)));
             for (auto & g : m.adam->param_groups()) {
                 static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
@@ -190,7 +273,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         }
         EpochStats st;
         try {
-            st = train_step(batch);
+            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device));
         } catch (const Error & e) {
             throw Error(e.status(), "epoch " + std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) + ": " +
                                         e.what() + "; the last checkpoint is kept");
@@ -202,7 +285,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         s.payload_term += st.payload_term;
         s.weight_term += st.weight_term;
         if (on_step) {
-            on_step(s.epoch, m.step, data.batches(), s.loss / done, done * opt_.batch / seconds_since(start));
+            on_step(s.epoch, m.step, n_batches, s.loss / done, done * opt_.batch / seconds_since(start));
         }
     }
     s.steps        = done;
@@ -215,7 +298,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         s.payload_term /= done;
         s.weight_term /= done;
     }
-    s.interrupted = m.step < data.batches();
+    s.interrupted = m.step < n_batches;
     if (!s.interrupted) {
         ++m.epoch;
         m.step = 0;

@@ -35,6 +35,11 @@ struct TrainOptions {
     PayloadMode payload_mode = PayloadMode::Gray;
     steg_device device       = STEG_DEVICE_AUTO;
     int         threads      = 0;
+    // bf16 autocast of the convolutions (weights, loss and the 8-bit rounding stay fp32),
+    // as torch.autocast(dtype=torch.bfloat16): on CUDA, and on CPUs with AVX512-BF16.
+    bool        amp           = false;
+    bool        channels_last = true;  // NHWC activations and weights: faster oneDNN/cuDNN kernels
+    int         data_workers  = 2;     // torch::data DataLoader threads cutting crops
 };
 
 struct EpochStats {
