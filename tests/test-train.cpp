@@ -367,6 +367,31 @@ TEST(Train, NonFiniteLossStopsWithoutTouchingTheWeights) {
     EXPECT_EQ(t.parameters_flat(), before);
 }
 
+TEST(Train, NonFiniteGradientsSkipTheStepWithoutTouchingTheWeights) {
+    // A finite loss whose backward pass overflows: the encoder's last layer outputs a
+    // bias of 1e18 (cover term 3 * 64 * 1e36, still finite) and its input is 1e20, so
+    // the gradient of its weights is about 64 * 2e18 * 1e20 = inf.
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    steg::Trainer      t(o);
+    t.import_model(zero_model(d, [](steg::Model & m) {
+        m.encoder->named_parameters()["tail.2.bias"].fill_(1e20f);
+        m.encoder->named_parameters()["tail.4.bias"].fill_(1e18f);
+    }));
+    const auto batch  = constant_batch(1, 8, 0.f, 0.f);
+    const auto before = t.parameters_flat();
+    steg::EpochStats s;
+    ASSERT_NO_THROW(s = t.train_step(batch));
+    EXPECT_TRUE(std::isfinite(s.loss));
+    EXPECT_EQ(s.skipped, 1);
+    const auto after = t.parameters_flat();
+    ASSERT_EQ(before.size(), after.size());
+    EXPECT_EQ(std::memcmp(before.data(), after.data(), before.size() * sizeof(float)), 0);
+    // Ten in a row stop the run with the advice.
+    for (int i = 0; i < 8; ++i) t.train_step(batch);
+    EXPECT_NE(error_of([&] { t.train_step(batch); }).find("non-finite gradients"), std::string::npos);
+}
+
 TEST(Train, BadCheckpointsAreRefused) {
     TempDir       d;
     steg::Trainer t(tiny_options());

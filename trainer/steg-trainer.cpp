@@ -164,7 +164,7 @@ int train(TrainArgs & a) {
                       { "loss", s.loss },            { "cover_term", s.cover_term },
                       { "payload_term", s.payload_term }, { "weight_term", s.weight_term },
                       { "images_per_s", s.images_per_s }, { "data_wait_share", s.wait_share },
-                      { "seconds", s.seconds } };
+                      { "seconds", s.seconds },      { "skipped_steps", s.skipped } };
         const bool validate = !val_pairs.empty() && (s.epoch % a.val_every == 0 || s.epoch == a.o.epochs);
         if (validate) {
             last        = t.evaluate(covers, pay, val_pairs, val_size);
@@ -186,6 +186,9 @@ int train(TrainArgs & a) {
         std::fprintf(stderr, "%sepoch %d/%d  loss %.4f (cover %.3f, payload %.3f)  %.0f img/s  data wait %.0f%%",
                      tty ? "\r" : "", s.epoch, a.o.epochs, s.loss, s.cover_term, s.payload_term, s.images_per_s,
                      100 * s.wait_share);
+        if (s.skipped > 0) {
+            std::fprintf(stderr, "  (%d steps skipped: non-finite gradients)", s.skipped);
+        }
         if (validate) {
             std::fprintf(stderr, "  val hybrid %.2f dB / %.3f  revealed %.2f dB / %.3f", last.hybrid_psnr,
                          last.hybrid_ssim, last.revealed_psnr, last.revealed_ssim);

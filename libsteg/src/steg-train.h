@@ -44,6 +44,7 @@ struct TrainOptions {
 
 struct EpochStats {
     int    epoch = 0, steps = 0;
+    int    skipped = 0;  // steps whose gradients were not finite: Adam did not step
     double loss = 0, cover_term = 0, payload_term = 0, weight_term = 0;
     double images_per_s = 0, wait_share = 0, seconds = 0;
     bool   interrupted = false;
@@ -77,7 +78,9 @@ class Trainer {
     EvalStats evaluate(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs, int size);
 
     // One Adam step on one batch; returns the loss terms before the step. Throws
-    // steg::Error (and leaves the weights untouched) if the loss is not finite.
+    // steg::Error (and leaves the weights untouched) if the loss is not finite. A finite
+    // loss with non-finite gradients skips the step (skipped = 1, weights untouched);
+    // ten such steps in a row throw.
     EpochStats train_step(const Batch & batch);
 
     // Loss terms of Eq. 1 for one batch without training (for tests and reports).
