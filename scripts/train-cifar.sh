@@ -10,6 +10,7 @@
 #   INIT=DIR                        continue from DIR/<run>.best.safetensors (an earlier
 #                                   OUT_DIR), with the same split, for EPOCHS more epochs
 #   LR=3e-4                         the cosine schedule's starting learning rate
+#   ALPHA=1                         weight of the cover term (Eq. 1's alpha; beta stays 1)
 set -euo pipefail
 build=$(realpath "${1:?usage: train-cifar.sh BUILD_DIR OUT_DIR [EPOCHS]}")
 out=$(realpath -m "${2:?usage: train-cifar.sh BUILD_DIR OUT_DIR [EPOCHS]}")
@@ -20,7 +21,7 @@ trainer=$build/trainer/steg-trainer
 mkdir -p "$out"
 cd "$(dirname "$0")/../../shared/datasets"
 split=(--val-fraction 0.05 --test-fraction 0.1)
-recipe=(--size 32 --batch 32 --epochs "$epochs" --lr "${LR:-3e-4}" --schedule cosine --lr-min 1e-5 --alpha 1 --beta 1
+recipe=(--size 32 --batch 32 --epochs "$epochs" --lr "${LR:-3e-4}" --schedule cosine --lr-min 1e-5 --alpha "${ALPHA:-1}" --beta 1
     --val-every 5 --threads 1 --seed 7 "${split[@]}")
 mnist=mnist/t10k-images-idx3-ubyte.gz
 

@@ -209,6 +209,31 @@ TEST(Train, AmpRunsTheNetworksInBf16AndStillLearns) {
     for (float v : amp.parameters_flat()) ASSERT_TRUE(std::isfinite(v));
 }
 
+TEST(Train, WarmupScalesTheFirstStepsLearningRate) {
+    // Adam's first step moves every weight with a gradient by exactly lr (m / sqrt(v) =
+    // +-1), so the largest change shows the learning rate the step used.
+    auto             set = synthetic_set(8, 20, 20);
+    std::vector<int> idx(8);
+    std::iota(idx.begin(), idx.end(), 0);
+    auto pairs = steg::epoch_pairs(idx, {}, true, 1, 9, 0);  // 4 pairs: 2 batches of 2
+    auto first_step_size = [&](double warmup) {
+        steg::TrainOptions o = tiny_options();
+        o.warmup             = warmup;
+        steg::Trainer     t(o);
+        const auto        before = t.parameters_flat();
+        std::atomic<bool> stop{ false };
+        t.train_epoch(set, set, pairs, stop, [&](int, int, int, double, double) { stop = true; });
+        const auto after = t.parameters_flat();
+        double     most  = 0;
+        for (size_t i = 0; i < after.size(); ++i) most = std::max(most, std::fabs(double(after[i]) - before[i]));
+        return most;
+    };
+    const double lr = tiny_options().lr;
+    EXPECT_NEAR(first_step_size(0), lr, 0.01 * lr);
+    EXPECT_NEAR(first_step_size(1), lr / 2, 0.01 * lr);  // step 1 of 2 in a 1-epoch warm-up
+    EXPECT_NEAR(first_step_size(4), lr / 8, 0.01 * lr);
+}
+
 TEST(Train, CoversAndPayloadsAreDrawnDisjointly) {
     std::vector<int> idx(40);
     std::iota(idx.begin(), idx.end(), 0);

@@ -200,7 +200,7 @@ int train(TrainArgs & a) {
                       { "payloads", recorded_paths(a.payloads) },
                       { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
                       { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
-                      { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "alpha", a.o.alpha },
+                      { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "warmup", a.o.warmup },     { "alpha", a.o.alpha },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
                       { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
@@ -307,6 +307,7 @@ int main(int argc, char ** argv) {
     tr->add_option("--lr", ta.o.lr, "Adam learning rate")->capture_default_str();
     tr->add_option("--schedule", ta.schedule, "learning-rate schedule")->check(CLI::IsMember({ "constant", "cosine" }))->capture_default_str();
     tr->add_option("--lr-min", ta.o.lr_min, "final learning rate of the cosine schedule")->capture_default_str();
+    tr->add_option("--warmup", ta.o.warmup, "epochs of linear learning-rate warm-up (useful with --init)")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--alpha", ta.o.alpha, "weight of the cover term ||Ih - Oe||^2")->capture_default_str();
     tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str();
     tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str();

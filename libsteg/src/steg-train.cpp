@@ -287,9 +287,16 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         torch::data::Example<> batch = std::move(*it);
         ++it;
         wait += seconds_since(t0);
-        if (opt_.cosine) {
-            const double progress = (m.epoch + double(m.step) / n_batches) / std::max(1, opt_.epochs);
-            const double lr = opt_.lr_min + 0.5 * (opt_.lr - opt_.lr_min) * (1 + std::cos(M_PI * std::min(1.0, progress)));
+        if (opt_.cosine || opt_.warmup > 0) {
+            const double epochs   = m.epoch + double(m.step) / n_batches;
+            const double progress = epochs / std::max(1, opt_.epochs);
+            double       lr       = opt_.lr;
+            if (opt_.cosine) {
+                lr = opt_.lr_min + 0.5 * (opt_.lr - opt_.lr_min) * (1 + std::cos(M_PI * std::min(1.0, progress)));
+            }
+            if (epochs < opt_.warmup) {
+                lr *= (epochs + 1.0 / n_batches) / opt_.warmup;
+            }
             for (auto & g : m.adam->param_groups()) {
                 static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
             }

@@ -26,6 +26,8 @@ struct TrainOptions {
     double      lr     = 1e-4;   // Adam
     double      lr_min = 0.0;    // end of the cosine schedule
     bool        cosine = false;  // cosine decay from lr to lr_min over all epochs
+    double      warmup = 0;      // epochs of linear warm-up from 0 to lr (fine-tuning: Adam's
+                                 // first steps move every weight by about lr at once)
     int         batch  = 32;
     int         epochs = 100;
     int         size   = 64;     // training crop edge
