@@ -91,6 +91,32 @@ TEST(TrainerCli, TrainsExportsAndEvaluates) {
     EXPECT_NE(err.find("resumed"), std::string::npos) << err;
 }
 
+TEST(TrainerCli, SpeedAndScheduleFlagsReachTheRun) {
+    // --amp, --no-channels-last, --warmup and --data-workers are taken, the run trains,
+    // and the training summary records what it ran with.
+    TempDir d;
+    std::filesystem::create_directories(d.file("data"));
+    for (int i = 0; i < 4; ++i) {
+        steg_test::Image img(20, 20, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i + 20));
+        steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
+    }
+    std::string out, err;
+    ASSERT_EQ(run(STEG_TRAINER " train --covers " + d.file("data") + " --size 16 --batch 2 --epochs 1 --val-fraction 0" +
+                      " --threads 1 --amp --no-channels-last --warmup 1.5 --data-workers 0 -o " + d.file("m.safetensors"),
+                  d, &out, &err),
+              0)
+        << err;
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("m.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("\"amp\":true"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"channels_last\":false"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"warmup\":1.5"), std::string::npos) << out;
+    ASSERT_NE(run(STEG_TRAINER " train --covers " + d.file("data") + " --warmup -1 -o " + d.file("x.safetensors"), d, &out,
+                  &err),
+              0);
+    EXPECT_NE(err.find("--warmup"), std::string::npos) << err;
+}
+
 TEST(TrainerCli, BadDataAndModelsGetClearErrors) {
     TempDir d;
     std::filesystem::create_directories(d.file("empty"));

@@ -203,6 +203,7 @@ int train(TrainArgs & a) {
                       { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "warmup", a.o.warmup },     { "alpha", a.o.alpha },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
                       { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
+                      { "channels_last", a.o.channels_last },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
                       { "init", a.init.empty() ? "" : std::filesystem::path(a.init).filename().string() } };
     json metrics = eval_json(last);

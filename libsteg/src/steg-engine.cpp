@@ -118,15 +118,7 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
     impl_->model.decoder->to(impl_->device);
     impl_->model.encoder->eval();
     impl_->model.decoder->eval();
-    torch::NoGradGuard no_grad;
-    for (auto * m : { static_cast<torch::nn::Module *>(impl_->model.encoder.get()),
-                      static_cast<torch::nn::Module *>(impl_->model.decoder.get()) }) {
-        for (auto & p : m->parameters()) {
-            if (p.dim() == 4) {
-                p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-            }
-        }
-    }
+    to_channels_last(impl_->model);
 }
 
 Engine::~Engine() = default;

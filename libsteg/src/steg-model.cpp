@@ -93,6 +93,18 @@ Model load_model(const std::string & path) {
     return m;
 }
 
+void to_channels_last(Model & model) {
+    torch::NoGradGuard no_grad;
+    for (auto * m : { static_cast<torch::nn::Module *>(model.encoder.get()),
+                      static_cast<torch::nn::Module *>(model.decoder.get()) }) {
+        for (auto & p : m->parameters()) {
+            if (p.dim() == 4) {
+                p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+            }
+        }
+    }
+}
+
 void save_model(const std::string & path, const Model & m) {
     std::vector<torch::Tensor> keep;  // owns the CPU copies while they are written
     std::vector<TensorBlob>    blobs;

@@ -26,6 +26,10 @@ Model new_model();
 // it names, with the right shapes and dtype. Throws steg::Error(STEG_ERR_MODEL, ...).
 Model load_model(const std::string & path);
 
+// Moves every conv weight of the model to channels-last (NHWC) in place, for oneDNN's
+// and cuDNN's faster kernels. Values and parameter identity are unchanged.
+void to_channels_last(Model & model);
+
 // Writes encoder and decoder weights (F32) and the metadata, atomically.
 void save_model(const std::string & path, const Model & model);
 

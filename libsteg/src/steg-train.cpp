@@ -90,6 +90,21 @@ class AutocastBf16 {
     c10::DeviceType device_;
 };
 
+// The learning rate `epochs` (fractional) into the run: lr, or its cosine decay toward
+// lr_min, scaled linearly up from 0 over the first `warmup` epochs (the first step
+// gets 1 / n_batches of an epoch's share, not 0).
+double scheduled_lr(const TrainOptions & o, double epochs, int n_batches) {
+    double lr = o.lr;
+    if (o.cosine) {
+        const double progress = std::min(1.0, epochs / std::max(1, o.epochs));
+        lr = o.lr_min + 0.5 * (o.lr - o.lr_min) * (1 + std::cos(M_PI * progress));
+    }
+    if (epochs < o.warmup) {
+        lr *= (epochs + 1.0 / n_batches) / o.warmup;
+    }
+    return lr;
+}
+
 steg_image view_rgb(RgbImage & img) {
     return { img.width, img.height, STEG_FORMAT_RGB8, 0, img.pixels.data() };
 }
@@ -184,15 +199,6 @@ struct Trainer::Impl {
         return sums.empty() || torch::stack(sums).sum().isfinite().item<bool>();
     }
 
-    void to_channels_last() {
-        torch::NoGradGuard no_grad;
-        for (auto & p : all_parameters()) {
-            if (p.dim() == 4) {
-                p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-            }
-        }
-    }
-
     std::vector<torch::Tensor> all_parameters() {
         auto p = model.encoder->parameters();
         for (auto & d : model.decoder->parameters()) {
@@ -226,7 +232,7 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
     if (opt_.channels_last) {
-        impl_->to_channels_last();
+        to_channels_last(impl_->model);
     }
     // Eq. 1 carries the weight penalty itself, so Adam's own weight decay stays 0
     // (Adam's weight_decay = wd adds (wd / 2) * ||W||^2 to the loss, including biases).
@@ -287,19 +293,9 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         torch::data::Example<> batch = std::move(*it);
         ++it;
         wait += seconds_since(t0);
-        if (opt_.cosine || opt_.warmup > 0) {
-            const double epochs   = m.epoch + double(m.step) / n_batches;
-            const double progress = epochs / std::max(1, opt_.epochs);
-            double       lr       = opt_.lr;
-            if (opt_.cosine) {
-                lr = opt_.lr_min + 0.5 * (opt_.lr - opt_.lr_min) * (1 + std::cos(M_PI * std::min(1.0, progress)));
-            }
-            if (epochs < opt_.warmup) {
-                lr *= (epochs + 1.0 / n_batches) / opt_.warmup;
-            }
-            for (auto & g : m.adam->param_groups()) {
-                static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
-            }
+        const double lr = scheduled_lr(opt_, m.epoch + double(m.step) / n_batches, n_batches);
+        for (auto & g : m.adam->param_groups()) {
+            static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
         }
         EpochStats st;
         try {
