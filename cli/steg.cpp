@@ -268,12 +268,28 @@ int cmd_compare(const std::string & a_path, const std::string & b_path, bool jso
     if (std::isnan(ssim)) {
         return fail(STEG_ERR_INVALID_ARGUMENT);
     }
+    // Colour pictures also get the colour difference a person would see (CIEDE2000).
+    const bool colour = a.img.format != STEG_FORMAT_GRAY8;
+    double     de_mean = 0, de_p99 = 0;
+    if (colour) {
+        if (steg_status s = steg_colour_difference(&a.img, &b.img, &de_mean, &de_p99); s != STEG_OK) {
+            return fail(s);
+        }
+    }
     char psnr_text[32];  // identical images have an infinite PSNR
     std::snprintf(psnr_text, sizeof psnr_text, "%.2f", psnr);
     if (json) {
-        std::printf("{\"psnr_db\": %s, \"ssim\": %.6f}\n", std::isinf(psnr) ? "null" : psnr_text, ssim);
+        std::printf("{\"psnr_db\": %s, \"ssim\": %.6f", std::isinf(psnr) ? "null" : psnr_text, ssim);
+        if (colour) {
+            std::printf(", \"ciede2000_mean\": %.4f, \"ciede2000_p99\": %.4f", de_mean, de_p99);
+        }
+        std::printf("}\n");
     } else {
-        std::printf("PSNR %s dB  SSIM %.4f\n", std::isinf(psnr) ? "inf" : psnr_text, ssim);
+        std::printf("PSNR %s dB  SSIM %.4f", std::isinf(psnr) ? "inf" : psnr_text, ssim);
+        if (colour) {
+            std::printf("  CIEDE2000 mean %.2f  p99 %.2f", de_mean, de_p99);
+        }
+        std::printf("\n");
     }
     return EXIT_OK_;
 }
@@ -328,7 +344,7 @@ int main(int argc, char ** argv) {
     reveal->add_option("-o,--output", out, "revealed image to write (.png or .jpg)")->required();
     add_model_options(reveal, mo);
 
-    auto * compare = app.add_subcommand("compare", "print PSNR and SSIM between two images of the same size");
+    auto * compare = app.add_subcommand("compare", "print PSNR, SSIM and (colour images) the CIEDE2000 colour difference between two images of the same size");
     compare->add_option("A", a, "first image")->required();
     compare->add_option("B", b, "second image")->required();
     compare->add_flag("--json", json, "print JSON");

@@ -42,7 +42,7 @@ for t in "${transports[@]}"; do
     gst-launch-1.0 -q filesrc location=stream.bin ! $dec ! $reveal
     psnr=0 ssim=0 n=0
     for f in rev-*.png; do
-        read -r p s < <("$steg" compare --json payload.png "$f" | sed -E 's/.*"psnr_db": *([^,]*), *"ssim": *([^}]*)}.*/\1 \2/')
+        read -r p s < <("$steg" compare --json payload.png "$f" | sed -E 's/.*"psnr_db": *([^,]*), *"ssim": *([^,}]*).*/\1 \2/')
         psnr=$(awk -v a="$psnr" -v b="$p" 'BEGIN { print a + b }')
         ssim=$(awk -v a="$ssim" -v b="$s" 'BEGIN { print a + b }')
         n=$((n + 1))

@@ -207,5 +207,31 @@ TEST_F(Cli, DefaultModelComesFromTheEnvironment) {
 TEST_F(Cli, CompareIdenticalImages) {
     Result r = run("compare " + dir.file("cover.png") + " " + dir.file("cover.png"));
     ASSERT_EQ(r.code, 0);
-    EXPECT_NE(r.out.find("PSNR inf dB  SSIM 1.0000"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("PSNR inf dB  SSIM 1.0000  CIEDE2000 mean 0.00  p99 0.00"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, CompareReportsTheColourDifferenceOfColourImages) {
+    Image a, b;
+    ASSERT_EQ(steg_image_load(dir.file("cover.png").c_str(), 0, &a.img), STEG_OK);
+    ASSERT_EQ(steg_image_load(dir.file("cover.png").c_str(), 0, &b.img), STEG_OK);
+    for (int i = 0; i < 96 * 64 * 3; i += 3) {
+        b.img.data[i] = uint8_t(b.img.data[i] ^ 0x1f);  // red shifted in each pixel
+    }
+    ASSERT_EQ(steg_image_save(dir.file("tinted.png").c_str(), &b.img, 0), STEG_OK);
+    double mean = 0, p99 = 0;
+    ASSERT_EQ(steg_colour_difference(&a.img, &b.img, &mean, &p99), STEG_OK);
+    ASSERT_GT(mean, 1.0);
+    Result r = run("compare " + dir.file("cover.png") + " " + dir.file("tinted.png") + " --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto value = [&](const std::string & key) {
+        const size_t at = r.out.find("\"" + key + "\": ");
+        EXPECT_NE(at, std::string::npos) << key << " in " << r.out;
+        return at == std::string::npos ? -1.0 : std::stod(r.out.substr(at + key.size() + 4));
+    };
+    EXPECT_NEAR(value("ciede2000_mean"), mean, 1e-4);
+    EXPECT_NEAR(value("ciede2000_p99"), p99, 1e-4);
+    // Gray pictures have no colour to compare: PSNR and SSIM only.
+    Result g = run("compare " + dir.file("gray.png") + " " + dir.file("gray.png"));
+    ASSERT_EQ(g.code, 0) << g.err;
+    EXPECT_EQ(g.out.find("CIEDE2000"), std::string::npos) << g.out;
 }

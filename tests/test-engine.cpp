@@ -196,3 +196,27 @@ TEST_F(Engine, MetadataIsReadable) {
     }
     EXPECT_GE(n, 4);
 }
+
+// A residual model whose encoder outputs no change hides nothing: the hybrid is the
+// cover, bit for bit, where the paper's architecture would output flat gray.
+TEST_F(Engine, ResidualModelAddsItsOutputToTheCover) {
+    Image cover(40, 30, STEG_FORMAT_RGBA8), payload(40, 30, STEG_FORMAT_GRAY8), hybrid(40, 30, STEG_FORMAT_RGBA8);
+    steg_test::fill_synthetic(cover.img, 21);
+    steg_test::fill_synthetic(payload.img, 22);
+    for (const float shift : { 0.0f, 2.0f }) {
+        steg::Model m = steg::new_model(steg::kArchitectureResidual);
+        {
+            torch::NoGradGuard g;
+            m.encoder->named_parameters()["tail.4.weight"].zero_();
+            m.encoder->named_parameters()["tail.4.bias"].fill_(shift / 255.0f);
+        }
+        steg::save_model(dir.file("r.safetensors"), m);
+        Ctx c(dir.file("r.safetensors"), 512);
+        ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
+        EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-residual");
+        for (int i = 0; i < 40 * 30 * 4; ++i) {
+            const int want = (i % 4 == 3) ? cover.img.data[i] : std::min(255, cover.img.data[i] + int(shift));
+            ASSERT_EQ(hybrid.img.data[i], want) << "sample " << i << " shift " << shift;
+        }
+    }
+}

@@ -1,6 +1,7 @@
 // PSNR, SSIM and capacity against values computed by hand and by an independent
 // implementation (scikit-image 0.19, structural_similarity with gaussian_weights=True,
 // sigma=1.5, use_sample_covariance=False, data_range=255: Wang et al.'s settings).
+#include "steg-metrics.h"
 #include "test-util.h"
 
 #include <gtest/gtest.h>
@@ -99,4 +100,71 @@ TEST(Metrics, CapacityAsThePaperReportsIt) {
     EXPECT_DOUBLE_EQ(steg_bits_per_pixel(1), 8.0);
     EXPECT_NEAR(steg_payload_percent(1, 3), 33.333, 1e-3);
     EXPECT_DOUBLE_EQ(steg_payload_percent(3, 3), 100.0);
+}
+
+// CIEDE2000 against the test data published with the formula (Sharma, Wu, Dalal 2005,
+// Table 1: pairs 1, 7, 17, 25 and two more); skimage's deltaE_ciede2000 agrees.
+TEST(ColourDifference, Ciede2000MatchesSharmasTestData) {
+    struct Case {
+        steg::Lab x, y;
+        double    de;
+    } cases[] = {
+        { { 50.0, 2.6772, -79.7751 }, { 50.0, 0.0, -82.7485 }, 2.0425 },
+        { { 50.0, 0.0, 0.0 }, { 50.0, -1.0, 2.0 }, 2.3669 },
+        { { 50.0, 2.5, 0.0 }, { 73.0, 25.0, -18.0 }, 27.1492 },
+        { { 60.2574, -34.0099, 36.2677 }, { 60.4626, -34.1751, 39.4387 }, 1.2644 },
+        { { 50.0, 2.5, 0.0 }, { 50.0, 0.0, -2.5 }, 4.3065 },
+        { { 22.7233, 20.0904, -46.6940 }, { 23.0331, 14.9730, -42.5619 }, 2.0373 },
+    };
+    for (const auto & c : cases) {
+        EXPECT_NEAR(steg::ciede2000(c.x, c.y), c.de, 5e-5) << c.x.l << " " << c.x.a << " " << c.x.b;
+        EXPECT_NEAR(steg::ciede2000(c.y, c.x), c.de, 5e-5);  // symmetric
+        EXPECT_EQ(steg::ciede2000(c.x, c.x), 0.0);
+    }
+}
+
+TEST(ColourDifference, SrgbToLabMatchesScikitImage) {
+    const uint8_t rgb[3] = { 200, 30, 90 };
+    // skimage.color.rgb2lab (D65, 2 degrees) uses a sRGB -> XYZ matrix rounded to six
+    // digits, ours seven: the two agree to a few thousandths.
+    const auto lab = steg::srgb_to_lab(rgb);
+    EXPECT_NEAR(lab.l, 44.16089, 5e-3);
+    EXPECT_NEAR(lab.a, 65.80664, 5e-3);
+    EXPECT_NEAR(lab.b, 10.61500, 5e-3);
+    const uint8_t white[3] = { 255, 255, 255 };
+    EXPECT_NEAR(steg::srgb_to_lab(white).l, 100.0, 1e-4);
+    EXPECT_NEAR(steg::srgb_to_lab(white).a, 0.0, 1e-4);
+}
+
+TEST(ColourDifference, ImageMeanAndPercentileMatchScikitImage) {
+    // Reference: skimage deltaE_ciede2000(rgb2lab(A), rgb2lab(B)), mean and
+    // np.percentile(..., 99, method='inverted_cdf') over the pixels.
+    Image a(24, 16, STEG_FORMAT_RGB8), b(24, 16, STEG_FORMAT_RGBA8);
+    for (int y = 0; y < 16; ++y) {
+        for (int x = 0; x < 24; ++x) {
+            uint8_t * p = a.px(x, y);
+            uint8_t * q = b.px(x, y);
+            p[0] = pat_a(x, y), p[1] = pat_b(x, y), p[2] = pat_c(x, y);
+            q[0] = uint8_t(std::clamp(p[0] + x % 3 - 1, 0, 255));
+            q[1] = p[1];
+            q[2] = uint8_t(std::clamp(p[2] + 2 * ((y % 2) * 2 - 1), 0, 255));
+            q[3] = uint8_t(x * 10);  // alpha is not part of the colour
+        }
+    }
+    double mean = -1, p99 = -1;
+    ASSERT_EQ(steg_colour_difference(&a.img, &b.img, &mean, &p99), STEG_OK) << steg_last_error();
+    EXPECT_NEAR(mean, 0.5561642, 5e-4);  // tolerance: skimage's six-digit matrix (above)
+    EXPECT_NEAR(p99, 1.4140597, 5e-4);
+    ASSERT_EQ(steg_colour_difference(&a.img, &a.img, &mean, &p99), STEG_OK);
+    EXPECT_EQ(mean, 0.0);
+    EXPECT_EQ(p99, 0.0);
+}
+
+TEST(ColourDifference, RefusesGrayAndMismatchedImages) {
+    Image g1(8, 8, STEG_FORMAT_GRAY8), g2(8, 8, STEG_FORMAT_GRAY8), c(8, 8, STEG_FORMAT_RGB8), big(9, 8, STEG_FORMAT_RGB8);
+    double mean = 0, p99 = 0;
+    EXPECT_EQ(steg_colour_difference(&g1.img, &g2.img, &mean, &p99), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("colour images"), std::string::npos) << steg_last_error();
+    EXPECT_EQ(steg_colour_difference(&c.img, &big.img, &mean, &p99), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(steg_colour_difference(&c.img, &c.img, nullptr, &p99), STEG_ERR_INVALID_ARGUMENT);
 }

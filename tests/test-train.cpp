@@ -43,8 +43,9 @@ steg::ImageSet synthetic_set(int n, int w, int h) {
 }
 
 // A model whose every weight and bias is zero, except what `tweak` sets.
-std::string zero_model(const TempDir & d, const std::function<void(steg::Model &)> & tweak = {}) {
-    steg::Model m = steg::new_model();
+std::string zero_model(const TempDir & d, const std::function<void(steg::Model &)> & tweak = {},
+                       const char * architecture = steg::kArchitecture) {
+    steg::Model m = steg::new_model(architecture);
     torch::NoGradGuard g;
     for (auto & p : m.encoder->parameters()) p.zero_();
     for (auto & p : m.decoder->parameters()) p.zero_();
@@ -432,4 +433,112 @@ TEST(Train, BadCheckpointsAreRefused) {
     other.write("epoch", torch::tensor(int64_t(3)));
     other.save_to(d.file("other.ckpt"));
     EXPECT_NE(error_of([&] { t.load_checkpoint(d.file("other.ckpt")); }).find("another architecture"), std::string::npos);
+}
+
+// rehman2017-residual: the same layers, the hybrid is the cover plus the encoder's output.
+// A constant change set through the tail's last bias shows it in the cover term.
+TEST(Train, ResidualHybridIsCoverPlusEncoderOutput) {
+    TempDir     d;
+    const float step  = 4.0f / 255.0f;
+    auto        model = [&](float r, float g, float b, const char * arch) {
+        return zero_model(d, [&](steg::Model & m) {
+            auto bias = m.encoder->named_parameters()["tail.4.bias"];
+            bias[0] = r, bias[1] = g, bias[2] = b;
+        }, arch);
+    };
+    const auto batch = constant_batch(2, 8, 0.25f, 0.f);
+    steg::TrainOptions o = tiny_options();
+    steg::Trainer      res(o), paper(o);
+    res.import_model(model(step, step, step, steg::kArchitectureResidual));
+    EXPECT_EQ(res.options().architecture, steg::kArchitectureResidual);  // taken from the file
+    // Oe - Ih is the change itself: 3 channels x 64 pixels of `step`.
+    EXPECT_NEAR(res.loss_of(batch).cover_term, 3 * 64 * double(step) * step, 1e-6);
+    paper.import_model(model(step, step, step, steg::kArchitecture));
+    // The paper's encoder outputs the hybrid itself: Oe = step, far from the cover's 0.25.
+    EXPECT_NEAR(paper.loss_of(batch).cover_term, 3 * 64 * std::pow(0.25 - step, 2), 1e-4);
+}
+
+TEST(Train, ChromaWeightScalesOnlyTheColourPartOfTheChange) {
+    TempDir     d;
+    const float s    = 3.0f / 255.0f;
+    auto        make = [&](float r, float g, float b) {
+        return zero_model(d, [&](steg::Model & m) {
+            auto bias = m.encoder->named_parameters()["tail.4.bias"];
+            bias[0] = r, bias[1] = g, bias[2] = b;
+        }, steg::kArchitectureResidual);
+    };
+    const auto         batch = constant_batch(1, 8, 0.f, 0.f);
+    steg::TrainOptions o     = tiny_options();
+    o.chroma_weight          = 5;
+    steg::Trainer t(o);
+    // A gray change (equal in R, G, B) costs the same as in plain RGB.
+    t.import_model(make(s, s, s));
+    EXPECT_NEAR(t.loss_of(batch).cover_term, 64 * 3 * double(s) * s, 1e-7);
+    // A change of colour only (R up, G down) costs chroma_weight times its RGB norm.
+    t.import_model(make(s, -s, 0));
+    EXPECT_NEAR(t.loss_of(batch).cover_term, 5 * 64 * 2 * double(s) * s, 1e-6);
+    // A mix: its gray part (mean 2s/3 in each channel) at 1, the rest at 5.
+    t.import_model(make(2 * s, 0, 0));
+    const double gray = 3 * std::pow(2 * s / 3.0, 2), all = 4 * double(s) * s;
+    EXPECT_NEAR(t.loss_of(batch).cover_term, 64 * (gray + 5 * (all - gray)), 1e-6);
+}
+
+TEST(Train, CoverWeightIsHeldThenRampedGeometrically) {
+    TempDir            d;
+    steg::ImageSet     set = synthetic_set(8, 24, 24);
+    std::vector<int>   idx(8);
+    std::iota(idx.begin(), idx.end(), 0);
+    steg::TrainOptions o = tiny_options();
+    o.alpha = 2, o.alpha_hold = 1, o.alpha_start = 0.5, o.alpha_ramp = 2;
+    o.architecture = steg::kArchitectureResidual;
+    steg::Trainer t(o);
+    const auto    batch = constant_batch(2, 16, 0.1f, -0.2f);
+    auto          alpha_now = [&] {
+        auto s = t.loss_of(batch);
+        return (s.loss - s.payload_term - o.lambda * s.weight_term) / s.cover_term;
+    };
+    EXPECT_NEAR(alpha_now(), 0.0, 1e-4);  // held: no cover term in the first epoch
+    std::atomic<bool> stop{ false };
+    for (double want : { 0.5, 1.0, 2.0, 2.0 }) {  // after the hold: 0.5 -> 2 over 2 epochs, then 2
+        t.train_epoch(set, set, steg::epoch_pairs(idx, idx, true, 1, o.seed, t.epoch()), stop, {});
+        EXPECT_NEAR(alpha_now(), want, want * 1e-3) << "after epoch " << t.epoch();
+    }
+}
+
+TEST(Train, CheckpointsKnowTheirArchitecture) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    o.architecture       = steg::kArchitectureResidual;
+    steg::Trainer res(o);
+    res.save_checkpoint(d.file("r.ckpt"));
+    EXPECT_EQ(steg::Trainer::checkpoint_architecture(d.file("r.ckpt")), steg::kArchitectureResidual);
+    steg::Trainer paper(tiny_options());
+    EXPECT_NE(error_of([&] { paper.load_checkpoint(d.file("r.ckpt")); }).find("--architecture"), std::string::npos);
+    steg::Trainer again(o);
+    again.load_checkpoint(d.file("r.ckpt"));
+    EXPECT_EQ(again.parameters_flat(), res.parameters_flat());
+    // Exported, the model file names the architecture and loads as it.
+    res.export_model(d.file("r.safetensors"), {});
+    EXPECT_TRUE(steg::load_model(d.file("r.safetensors")).residual);
+    EXPECT_NE(error_of([&] { steg::Trainer::checkpoint_architecture(d.file("none.ckpt")); }).find("not a steg-trainer checkpoint"),
+              std::string::npos);
+}
+
+TEST(Data, ColourAugmentChangesCoversOnlyAndStaysOnTheGrid) {
+    steg::ImageSet          set   = synthetic_set(6, 20, 20);
+    std::vector<steg::Pair> pairs = { { 0, 1 }, { 2, 3 }, { 4, 5 }, { 1, 0 }, { 3, 2 }, { 5, 4 } };
+    const auto plain = steg::make_batch(set, set, pairs, 0, 6, 16, steg::PayloadMode::Gray, 4, 0);
+    const auto none  = steg::make_batch(set, set, pairs, 0, 6, 16, steg::PayloadMode::Gray, 4, 0, 0.0);
+    const auto all   = steg::make_batch(set, set, pairs, 0, 6, 16, steg::PayloadMode::Gray, 4, 0, 1.0);
+    const auto again = steg::make_batch(set, set, pairs, 0, 6, 16, steg::PayloadMode::Gray, 4, 0, 1.0);
+    EXPECT_EQ(none.covers, plain.covers);  // off: the batch of before, crop for crop
+    EXPECT_EQ(all.covers, again.covers);   // deterministic
+    EXPECT_EQ(all.payloads, plain.payloads);
+    EXPECT_NE(all.covers, plain.covers);
+    for (float v : all.covers) {
+        const float level = (v + 0.5f) * 255.0f;
+        EXPECT_NEAR(level, std::nearbyint(level), 1e-3);  // still 8-bit pixels
+        EXPECT_GE(level, -1e-3);
+        EXPECT_LE(level, 255.001f);
+    }
 }

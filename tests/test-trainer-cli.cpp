@@ -129,3 +129,60 @@ TEST(TrainerCli, BadDataAndModelsGetClearErrors) {
     EXPECT_EQ(run(STEG_TRAINER " train --covers x -o y --size 3", d, nullptr, &err), 2);
     EXPECT_FALSE(steg_test::file_exists(d.file("m.safetensors")));
 }
+
+TEST(TrainerCli, ResidualRunsExportResumeAndEvaluateWithSpread) {
+    // A rehman2017-residual run with the cover-weight curriculum, chroma weight and
+    // colour augmentation: the model file says what it is, a checkpoint exports and
+    // resumes as the same architecture, and eval prints mean, worst pair and percentile.
+    TempDir d;
+    std::filesystem::create_directories(d.file("data"));
+    for (int i = 0; i < 8; ++i) {
+        steg_test::Image img(20, 20, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i + 40));
+        steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
+    }
+    std::string       out, err;
+    const std::string train = STEG_TRAINER " train --covers " + d.file("data") +
+                              " --size 16 --batch 2 --epochs 2 --val-fraction 0.25 --threads 1"
+                              " --architecture rehman2017-residual --alpha 2 --alpha-hold 0.5 --alpha-start 0.1"
+                              " --alpha-ramp 1 --chroma-weight 4 --colour-augment 0.5 -o " + d.file("r.safetensors");
+    ASSERT_EQ(run(train, d, &out, &err), 0) << err;
+    EXPECT_NE(err.find("CIEDE2000"), std::string::npos) << err;  // validation reports the colour difference
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("r.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("architecture: rehman2017-residual"), std::string::npos) << out;
+    for (const char * key : { "\"alpha_hold\":0.5", "\"alpha_start\":0.1", "\"alpha_ramp\":1.0", "\"chroma_weight\":4.0",
+                              "\"colour_augment\":0.5", "\"architecture\":\"rehman2017-residual\"" }) {
+        EXPECT_NE(out.find(key), std::string::npos) << key << " in " << out;
+    }
+    ASSERT_EQ(run(STEG_TRAINER " export --checkpoint " + d.file("r.safetensors.ckpt") + " -o " + d.file("e.safetensors"), d,
+                  &out, &err),
+              0)
+        << err;
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("e.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("architecture: rehman2017-residual"), std::string::npos) << out;
+    // --resume continues as the checkpoint's architecture without being told.
+    const std::string plain = STEG_TRAINER " train --covers " + d.file("data") +
+                              " --size 16 --batch 2 --epochs 3 --val-fraction 0.25 --threads 1 -o " + d.file("r.safetensors");
+    ASSERT_EQ(run(plain + " --resume", d, &out, &err), 0) << err;
+    EXPECT_NE(err.find("epoch 3/3"), std::string::npos) << err;
+    // Fine-tuning a residual model as the paper's architecture is refused.
+    EXPECT_EQ(run(STEG_TRAINER " train --covers " + d.file("data") + " --size 16 --architecture rehman2017 --init " +
+                      d.file("e.safetensors") + " -o " + d.file("x.safetensors"),
+                  d, &out, &err),
+              3);
+    EXPECT_NE(err.find("rehman2017-residual"), std::string::npos) << err;
+
+    ASSERT_EQ(run(STEG_TRAINER " eval --model " + d.file("r.safetensors") + " --covers " + d.file("data") +
+                      " --size 16 --json " + d.file("r.json"),
+                  d, &out, &err),
+              0)
+        << err;
+    for (const char * line : { "hybrid PSNR", "revealed PSNR", "CIEDE2000 cover-hybrid", "CIEDE2000 p99" }) {
+        EXPECT_NE(out.find(line), std::string::npos) << line << " in " << out;
+    }
+    EXPECT_NE(out.find("5th percentile"), std::string::npos) << out;
+    const std::string j = steg_test::read_file(d.file("r.json"));
+    for (const char * key : { "\"hybrid_psnr\"", "\"worst_pair\"", "\"p5\"", "\"ciede2000_mean\"", "\"p95\"" }) {
+        EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
+    }
+}

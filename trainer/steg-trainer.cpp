@@ -88,14 +88,38 @@ json eval_json(const steg::EvalStats & e) {
              { "hybrid_psnr_db", e.hybrid_psnr },
              { "hybrid_ssim", e.hybrid_ssim },
              { "revealed_psnr_db", e.revealed_psnr },
-             { "revealed_ssim", e.revealed_ssim } };
+             { "revealed_ssim", e.revealed_ssim },
+             { "hybrid_ciede2000_mean", e.colour_mean },
+             { "hybrid_ciede2000_p99", e.colour_p99 } };
+}
+
+// Mean, worst pair and 5th percentile of one figure over the pairs. `lower_is_worse`:
+// PSNR and SSIM (the worst is the lowest); colour difference: the worst is the highest.
+json spread_json(const steg::EvalStats & e, double steg::PairScore::*field, bool lower_is_worse) {
+    std::vector<double> v;
+    size_t              worst = 0;
+    for (size_t i = 0; i < e.pairs.size(); ++i) {
+        v.push_back(e.pairs[i].*field);
+        const double w = e.pairs[worst].*field, x = e.pairs[i].*field;
+        if (lower_is_worse ? x < w : x > w) {
+            worst = i;
+        }
+    }
+    if (v.empty()) {
+        return json::object();
+    }
+    const auto & p = e.pairs[worst];
+    return { { "mean", std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()) },
+             { "worst", p.*field },
+             { "worst_pair", p.cover + " + " + p.payload },
+             { lower_is_worse ? "p5" : "p95", steg::quantile(v, lower_is_worse ? 0.05 : 0.95) } };
 }
 
 struct TrainArgs {
     steg::TrainOptions       o;
     std::vector<std::string> covers, payloads;
     std::string              out, checkpoint, log, init, device = "auto", payload_mode = "gray", schedule = "constant";
-    bool                     resume = false, no_channels_last = false;
+    bool                     resume = false, no_channels_last = false, architecture_given = false;
     double                   val_fraction = 0.05, test_fraction = 0.0;
     int                      val_every = 1, val_size = 0, val_max = 64;
     std::string              command;
@@ -124,10 +148,24 @@ int train(TrainArgs & a) {
     auto val_pairs = steg::epoch_pairs(pick(cs.val, size_t(a.val_max) * (same ? 2 : 1)), pick(ps.val, size_t(a.val_max)),
                                        same, 1, a.o.seed, -1);
 
+    if (a.resume) {  // the run continues as the architecture it started with
+        const std::string arch = steg::Trainer::checkpoint_architecture(a.checkpoint);
+        if (a.architecture_given && arch != a.o.architecture) {
+            throw steg::Error(STEG_ERR_INVALID_ARGUMENT, "--resume: " + a.checkpoint + " holds a '" + arch +
+                                                             "' model, not '" + a.o.architecture + "'");
+        }
+        a.o.architecture = arch;
+    }
     steg::Trainer t(a.o);
     if (!a.init.empty() && !a.resume) {
         t.import_model(a.init);
-        std::fprintf(stderr, "starting from the weights of %s\n", a.init.c_str());
+        if (t.options().architecture != a.o.architecture && a.architecture_given) {
+            throw steg::Error(STEG_ERR_INVALID_ARGUMENT, "--init " + a.init + " is a '" + t.options().architecture +
+                                                             "' model, not '" + a.o.architecture +
+                                                             "': leave --architecture out to continue its own");
+        }
+        a.o.architecture = t.options().architecture;
+        std::fprintf(stderr, "starting from the weights of %s (%s)\n", a.init.c_str(), a.o.architecture.c_str());
     }
     if (a.resume) {
         t.load_checkpoint(a.checkpoint);
@@ -190,8 +228,8 @@ int train(TrainArgs & a) {
             std::fprintf(stderr, "  (%d steps skipped: non-finite gradients)", s.skipped);
         }
         if (validate) {
-            std::fprintf(stderr, "  val hybrid %.2f dB / %.3f  revealed %.2f dB / %.3f", last.hybrid_psnr,
-                         last.hybrid_ssim, last.revealed_psnr, last.revealed_ssim);
+            std::fprintf(stderr, "  val hybrid %.2f dB / %.3f  revealed %.2f dB / %.3f  CIEDE2000 %.2f", last.hybrid_psnr,
+                         last.hybrid_ssim, last.revealed_psnr, last.revealed_ssim, last.colour_mean);
         }
         std::fprintf(stderr, "\n");
     }
@@ -201,6 +239,8 @@ int train(TrainArgs & a) {
                       { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
                       { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
                       { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "warmup", a.o.warmup },     { "alpha", a.o.alpha },
+                      { "alpha_hold", a.o.alpha_hold }, { "alpha_start", a.o.alpha_start }, { "alpha_ramp", a.o.alpha_ramp },
+                      { "chroma_weight", a.o.chroma_weight }, { "colour_augment", a.o.colour_augment }, { "architecture", a.o.architecture },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
                       { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
                       { "channels_last", a.o.channels_last },
@@ -260,11 +300,30 @@ int eval(EvalArgs & a) {
     std::printf("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %.3f | %.3f |\n", name(a.covers).c_str(), pset.c_str(),
                 epochs.c_str(), steg_bits_per_pixel(1), e.hybrid_psnr, e.revealed_psnr, steg_payload_percent(1, 3),
                 e.hybrid_ssim, e.revealed_ssim);
+    const json hyb = spread_json(e, &steg::PairScore::hybrid_psnr, true);
+    const json rev = spread_json(e, &steg::PairScore::revealed_psnr, true);
+    const json col = spread_json(e, &steg::PairScore::colour_mean, false);
+    const json c99 = spread_json(e, &steg::PairScore::colour_p99, false);
+    if (e.images > 0) {
+        auto line = [](const char * what, const json & s, const char * unit) {
+            std::printf("%-26s mean %6.2f  5th percentile %6.2f  worst %6.2f%s (%s)\n", what, s["mean"].get<double>(),
+                        s["p5"].get<double>(), s["worst"].get<double>(), unit, s["worst_pair"].get<std::string>().c_str());
+        };
+        line("hybrid PSNR", hyb, " dB");
+        line("revealed PSNR", rev, " dB");
+        std::printf("%-26s mean %6.2f  95th percentile %6.2f  worst %6.2f (%s)\n", "CIEDE2000 cover-hybrid",
+                    col["mean"].get<double>(), col["p95"].get<double>(), col["worst"].get<double>(),
+                    col["worst_pair"].get<std::string>().c_str());
+        std::printf("%-26s mean %6.2f  (99th percentile over each pair's pixels, averaged over pairs)\n",
+                    "CIEDE2000 p99", c99["mean"].get<double>());
+    }
     json j = { { "model", a.model },      { "cover_set", a.covers }, { "payload_set", same ? a.covers : a.payloads },
                { "epochs", epochs },      { "size", a.size },        { "pairs", e.images },
                { "bpp", steg_bits_per_pixel(1) }, { "payload_percent", steg_payload_percent(1, 3) },
                { "encoder_psnr_db", e.hybrid_psnr }, { "decoder_psnr_db", e.revealed_psnr },
                { "encoder_ssim", e.hybrid_ssim },    { "decoder_ssim", e.revealed_ssim },
+               { "hybrid_psnr", hyb },    { "revealed_psnr", rev },
+               { "ciede2000_mean", col }, { "ciede2000_p99", c99 },
                { "measured_on", "8-bit hybrid, as saved" } };
     if (!a.json_out.empty()) {
         std::ofstream(a.json_out) << j.dump(2) << "\n";
@@ -310,6 +369,14 @@ int main(int argc, char ** argv) {
     tr->add_option("--lr-min", ta.o.lr_min, "final learning rate of the cosine schedule")->capture_default_str();
     tr->add_option("--warmup", ta.o.warmup, "epochs of linear learning-rate warm-up (useful with --init)")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--alpha", ta.o.alpha, "weight of the cover term ||Ih - Oe||^2")->capture_default_str();
+    tr->add_option("--alpha-hold", ta.o.alpha_hold, "epochs without the cover term at the start (the payload is learnt first)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    tr->add_option("--alpha-start", ta.o.alpha_start, "cover weight after --alpha-hold, moving geometrically to --alpha over --alpha-ramp epochs (0: no ramp)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    tr->add_option("--alpha-ramp", ta.o.alpha_ramp, "epochs over which the cover weight moves from --alpha-start to --alpha")->capture_default_str()->check(CLI::NonNegativeNumber);
+    tr->add_option("--colour-augment", ta.o.colour_augment, "share of cover crops given other colours (channel order, saturation, negative)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    tr->add_option("--chroma-weight", ta.o.chroma_weight, "weight of the cover term's colour part against its gray part (1: plain RGB)")->capture_default_str()->check(CLI::PositiveNumber);
+    auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
+                   "rehman2017 (the paper's: the encoder outputs the hybrid) or rehman2017-residual (it outputs the change to the cover); with --init, that model's")
+        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual" }))->capture_default_str();
     tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str();
     tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str();
     tr->add_option("--seed", ta.o.seed, "seed of the split, the pairing, the crops and the init")->capture_default_str();
@@ -358,12 +425,14 @@ int main(int argc, char ** argv) {
     } catch (const CLI::ParseError & e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
+    ta.architecture_given = arch_opt->count() > 0;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     try {
         if (*ex) {
             steg::TrainOptions o;
-            o.device = STEG_DEVICE_CPU;
+            o.device       = STEG_DEVICE_CPU;
+            o.architecture = steg::Trainer::checkpoint_architecture(ex_ckpt);
             steg::Trainer t(o);
             t.load_checkpoint(ex_ckpt);
             t.export_model(ex_out, { { "training", json({ { "checkpoint_epoch", t.epoch() } }).dump() } });

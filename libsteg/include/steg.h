@@ -199,6 +199,13 @@ STEG_API bool steg_path_is_lossy(const char * path);
 STEG_API double steg_psnr(const struct steg_image * a, const struct steg_image * b);
 STEG_API double steg_ssim(const struct steg_image * a, const struct steg_image * b);
 
+/* Colour difference a person sees between two colour images of the same size:
+ * CIEDE2000 (Sharma, Wu, Dalal 2005) per pixel, from 8-bit sRGB through CIELAB (D65),
+ * its mean and 99th percentile over the pixels (about 2 is where people start to notice
+ * a difference side by side). Alpha is ignored; gray images are refused. */
+STEG_API enum steg_status steg_colour_difference(const struct steg_image * a, const struct steg_image * b,
+                                                 double * mean, double * p99);
+
 /* Capacity as the paper reports it: payload bits per cover pixel, and payload bits
  * as a percentage of cover bits (a GRAY8 payload in an RGB cover: 8 bpp, 33.3 %). */
 STEG_API double steg_bits_per_pixel(int32_t payload_channels);

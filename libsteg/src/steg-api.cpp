@@ -284,6 +284,17 @@ double steg_ssim(const steg_image * a, const steg_image * b) {
     return metric(a, b, ssim);
 }
 
+steg_status steg_colour_difference(const steg_image * a, const steg_image * b, double * mean, double * p99) {
+    return guarded([&] {
+        if (!a || !b || !mean || !p99) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "image or result pointer is NULL");
+        }
+        const ColourDifference d = colour_difference(*a, *b);
+        *mean                    = d.mean;
+        *p99                     = d.p99;
+    });
+}
+
 double steg_bits_per_pixel(int32_t payload_channels) {
     return 8.0 * payload_channels;
 }

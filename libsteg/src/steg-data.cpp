@@ -257,7 +257,7 @@ std::vector<Pair> epoch_pairs(const std::vector<int> & covers, const std::vector
 }
 
 Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs, size_t first,
-                 int count, int size, PayloadMode mode, uint64_t seed, int epoch) {
+                 int count, int size, PayloadMode mode, uint64_t seed, int epoch, double colour_augment) {
     Batch         b;
     const size_t  plane = size_t(size) * size;
     b.size              = size;
@@ -279,6 +279,18 @@ Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::
         crop(cov, cx, cy, cf);
         crop(pay, px, py, pf);
         const int channel = mode == PayloadMode::Channel ? int(rng() % 3) : -1;
+        // Colour change of this cover: channel order, saturation, negative.
+        int   order[3] = { 0, 1, 2 };
+        float sat = 1.0f, invert = 0.0f;
+        if (colour_augment > 0 && double(rng() >> 11) * 0x1.0p-53 < colour_augment) {
+            static constexpr int kOrders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+                                                   { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+            const int            k            = int(rng() % 6);
+            std::copy(kOrders[k], kOrders[k] + 3, order);
+            sat    = float(0.5 + 2.0 * double(rng() >> 11) * 0x1.0p-53);
+            invert = (rng() % 4 == 0) ? 1.0f : 0.0f;
+        }
+        const bool recolour = sat != 1.0f || invert != 0.0f || order[0] != 0 || order[1] != 1;
         float *   dc      = b.covers.data() + size_t(i) * 3 * plane;
         float *   dp      = b.payloads.data() + size_t(i) * plane;
         for (int y = 0; y < size; ++y) {
@@ -286,8 +298,18 @@ Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::
                 const uint8_t * c = &cov.pixels[(size_t(cy + y) * cov.width + cx + (cf ? size - 1 - x : x)) * 3];
                 const uint8_t * p = &pay.pixels[(size_t(py + y) * pay.width + px + (pf ? size - 1 - x : x)) * 3];
                 const size_t    o = size_t(y) * size + x;
-                for (int k = 0; k < 3; ++k) {
-                    dc[k * plane + o] = c[k] / 255.0f - 0.5f;
+                if (!recolour) {
+                    for (int k = 0; k < 3; ++k) {
+                        dc[k * plane + o] = c[k] / 255.0f - 0.5f;
+                    }
+                } else {
+                    const uint8_t q[3] = { c[order[0]], c[order[1]], c[order[2]] };
+                    const float   y    = bt601_luma(q);
+                    for (int k = 0; k < 3; ++k) {
+                        float v = std::nearbyint(std::clamp(y + sat * (q[k] - y), 0.0f, 255.0f));
+                        v       = invert != 0.0f ? 255.0f - v : v;
+                        dc[k * plane + o] = v / 255.0f - 0.5f;
+                    }
                 }
                 const float v = channel < 0 ? std::nearbyint(bt601_luma(p)) : p[channel];
                 dp[o]         = v / 255.0f - 0.5f;

@@ -68,8 +68,11 @@ struct Batch {
 
 // Random crop (and horizontal flip) of each pair; the payload becomes gray (BT.601) or
 // one random channel. Deterministic in (seed, epoch, index of the pair in the epoch).
+// With colour_augment > 0 that share of the cover crops get their colours changed (a
+// random channel order, saturation scaled by 0.5-2.5, and in a quarter of them the
+// negative), so saturated and unusual colours are trained, not only a photo's.
 Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs, size_t first,
-                 int count, int size, PayloadMode mode, uint64_t seed, int epoch);
+                 int count, int size, PayloadMode mode, uint64_t seed, int epoch, double colour_augment = 0);
 
 uint64_t mix_seed(uint64_t a, uint64_t b);  // splitmix64 of a combined with b
 

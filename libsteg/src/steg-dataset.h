@@ -19,7 +19,7 @@ namespace steg {
 class EpochPairs : public torch::data::datasets::Dataset<EpochPairs> {
   public:
     EpochPairs(const ImageSet & covers, const ImageSet & payloads, std::vector<Pair> pairs, size_t first, int size,
-               PayloadMode mode, uint64_t seed, int epoch);
+               PayloadMode mode, uint64_t seed, int epoch, double colour_augment = 0);
 
     torch::data::Example<>  get(size_t index) override;
     torch::optional<size_t> size() const override;
@@ -33,14 +33,16 @@ class EpochPairs : public torch::data::datasets::Dataset<EpochPairs> {
     int                                      size_, epoch_;
     PayloadMode                              mode_;
     uint64_t                                 seed_;
+    double                                   colour_augment_;
 };
 
 // The batches of one epoch from `first_batch` on, in order, made by `workers` threads
 // up to 2 x workers batches ahead of the consumer. Incomplete last batches are dropped.
 inline auto make_epoch_loader(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
                               int batch, int first_batch, int size, PayloadMode mode, uint64_t seed, int epoch,
-                              int workers = 2) {
-    EpochPairs data(covers, payloads, pairs, size_t(first_batch) * size_t(batch), size, mode, seed, epoch);
+                              int workers = 2, double colour_augment = 0) {
+    EpochPairs data(covers, payloads, pairs, size_t(first_batch) * size_t(batch), size, mode, seed, epoch,
+                    colour_augment);
     return torch::data::make_data_loader<torch::data::samplers::SequentialSampler>(
         std::move(data).map(torch::data::transforms::Stack<>()),
         torch::data::DataLoaderOptions().batch_size(size_t(batch)).workers(size_t(workers)).drop_last(true));

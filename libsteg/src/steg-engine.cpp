@@ -139,7 +139,7 @@ void Engine::hide(const steg_image & cover, const steg_image & payload, steg_ima
     auto net = [&](const Rect & r) {
         torch::Tensor host  = to_planes(cover, r, 3).to(m.device);
         torch::Tensor guest = to_planes(payload, r, 1).to(m.device);
-        return to_u8(m.model.encoder->forward(host, guest));
+        return to_u8(m.model.hybrid(host, m.model.encoder->forward(host, guest)));
     };
     auto write = [&](int y0, int rows, const uint8_t * band) {
         for (int y = 0; y < rows; ++y) {

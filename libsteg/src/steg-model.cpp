@@ -34,13 +34,26 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const Model & m
 
 }  // namespace
 
-Model new_model() {
-    Model m{ Encoder(), Decoder(), {} };
+void check_architecture(const std::string & name, const std::string & where) {
+    if (name != kArchitecture && name != kArchitectureResidual) {
+        throw Error(STEG_ERR_MODEL, where + ": unknown architecture '" + name + "' (this libsteg knows '" + kArchitecture +
+                                        "' and '" + kArchitectureResidual + "')");
+    }
+}
+
+torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const {
+    torch::Tensor out = encoder_out.to(torch::kFloat32);
+    return residual ? host.to(torch::kFloat32) + out : out;
+}
+
+Model new_model(const std::string & architecture) {
+    check_architecture(architecture, "new model");
+    Model m{ Encoder(), Decoder(), {}, architecture == kArchitectureResidual };
     xavier_init(*m.encoder);
     xavier_init(*m.decoder);
     m.metadata = {
         { "format_version", kFormatVersion },
-        { "architecture", kArchitecture },
+        { "architecture", m.architecture() },
         { "payload_channels", "1" },
         { "normalization", "x / 255 - 0.5 for cover, payload and hybrid pixels" },
         { "hybrid", "8-bit (clamped and rounded before the decoder)" },
@@ -58,12 +71,9 @@ Model load_model(const std::string & path) {
         throw Error(STEG_ERR_MODEL, path + ": unsupported steg model format version '" + meta("format_version") +
                                         "' (this libsteg reads version " + kFormatVersion + ")");
     }
-    if (meta("architecture") != kArchitecture) {
-        throw Error(STEG_ERR_MODEL, path + ": unknown architecture '" + meta("architecture") + "' (this libsteg knows '" +
-                                        kArchitecture + "')");
-    }
+    check_architecture(meta("architecture"), path);
 
-    Model m{ Encoder(), Decoder(), f.metadata };
+    Model m{ Encoder(), Decoder(), f.metadata, meta("architecture") == kArchitectureResidual };
     torch::NoGradGuard     no_grad;
     std::set<std::string>  expected;
     for (auto & [name, param] : named_tensors(m)) {
@@ -87,7 +97,7 @@ Model load_model(const std::string & path) {
     }
     for (const auto & t : f.tensors) {
         if (!expected.count(t.name)) {
-            throw Error(STEG_ERR_MODEL, path + ": unexpected tensor '" + t.name + "' for architecture " + kArchitecture);
+            throw Error(STEG_ERR_MODEL, path + ": unexpected tensor '" + t.name + "' for architecture " + m.architecture());
         }
     }
     return m;
@@ -115,7 +125,7 @@ void save_model(const std::string & path, const Model & m) {
     }
     auto meta              = m.metadata;
     meta["format_version"] = kFormatVersion;
-    meta["architecture"]   = kArchitecture;
+    meta["architecture"]   = m.architecture();
     write_safetensors(path, meta, blobs);
 }
 

@@ -9,18 +9,34 @@
 
 namespace steg {
 
-constexpr const char * kArchitecture  = "rehman2017";
-constexpr const char * kFormatVersion = "1";
+// The architectures a model file may name. Both have the same layers and weights
+// (Table 1); they differ in what the encoder's output means:
+//   rehman2017           the paper's: the encoder outputs the hybrid itself;
+//   rehman2017-residual  the encoder outputs the change to the cover (hybrid = cover +
+//                        output), so an unchanged cover costs the network nothing.
+constexpr const char * kArchitecture         = "rehman2017";
+constexpr const char * kArchitectureResidual = "rehman2017-residual";
+constexpr const char * kFormatVersion        = "1";
+
+// Throws steg::Error(STEG_ERR_MODEL) naming the known architectures when `name` is none.
+void check_architecture(const std::string & name, const std::string & where);
 
 struct Model {
     Encoder                            encoder;
     Decoder                            decoder;
     std::map<std::string, std::string> metadata;
+    bool                               residual = false;  // architecture rehman2017-residual
+
+    const char * architecture() const { return residual ? kArchitectureResidual : kArchitecture; }
+
+    // The zero-centred float hybrid from the cover and the encoder's output (in fp32,
+    // whatever precision the encoder ran in).
+    torch::Tensor hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const;
 };
 
-// A fresh model: Xavier-uniform weights, metadata naming the architecture and the
-// normalisation.
-Model new_model();
+// A fresh model of `architecture`: Xavier-uniform weights, metadata naming the
+// architecture and the normalisation.
+Model new_model(const std::string & architecture = kArchitecture);
 
 // Reads a model file and checks that it holds exactly the tensors of the architecture
 // it names, with the right shapes and dtype. Throws steg::Error(STEG_ERR_MODEL, ...).

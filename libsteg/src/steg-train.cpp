@@ -29,7 +29,14 @@ double seconds_since(Clock::time_point t) {
 
 // The hybrid as a user saves it: clamped and rounded to the 8-bit grid. The rounding
 // has no useful gradient, so the gradient passes straight through (Bengio et al. 2013).
-torch::Tensor to_8bit_grid(const torch::Tensor & x) {
+// With `real_clamp` only the rounding is passed through and the clamp keeps its own
+// gradient (zero beyond the range): a residual encoder, free to move its output
+// anywhere, is otherwise pushed ever further past 0 or 255 by the decoder's gradient.
+torch::Tensor to_8bit_grid(const torch::Tensor & x, bool real_clamp) {
+    if (real_clamp) {
+        torch::Tensor c = x.clamp(-0.5, 0.5);
+        return c + (((c + 0.5) * 255.0).round() / 255.0 - 0.5 - c).detach();
+    }
     torch::Tensor q = ((x + 0.5) * 255.0).round().clamp(0, 255) / 255.0 - 0.5;
     return x + (q - x).detach();
 }
@@ -105,6 +112,31 @@ double scheduled_lr(const TrainOptions & o, double epochs, int n_batches) {
     return lr;
 }
 
+// The cover weight `epochs` (fractional) into the run: 0 for alpha_hold epochs, then
+// alpha_start moving geometrically to alpha over alpha_ramp epochs.
+double scheduled_alpha(const TrainOptions & o, double epochs) {
+    if (epochs < o.alpha_hold) {
+        return 0;
+    }
+    epochs -= o.alpha_hold;
+    if (o.alpha_start <= 0 || o.alpha_ramp <= 0 || epochs >= o.alpha_ramp || o.alpha <= 0) {
+        return o.alpha;
+    }
+    return o.alpha_start * std::pow(o.alpha / o.alpha_start, epochs / o.alpha_ramp);
+}
+
+// ||d||^2 per image with d's colour part weighted: with g = (d_r + d_g + d_b) / sqrt 3
+// the gray component, ||d||^2 = g^2 + colour^2, so w * colour^2 + g^2 is
+// w * ||d||^2 - (w - 1) * g^2.
+torch::Tensor cover_norm_sq(const torch::Tensor & d, double chroma_weight) {
+    torch::Tensor all = d.pow(2).sum({ 1, 2, 3 });
+    if (chroma_weight == 1.0) {
+        return all;
+    }
+    torch::Tensor gray = d.sum(1).pow(2).sum({ 1, 2 }) / 3.0;
+    return chroma_weight * all - (chroma_weight - 1.0) * gray;
+}
+
 steg_image view_rgb(RgbImage & img) {
     return { img.width, img.height, STEG_FORMAT_RGB8, 0, img.pixels.data() };
 }
@@ -123,7 +155,7 @@ struct Trainer::Impl {
         torch::Tensor loss, cover, payload, weight;
     };
 
-    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest) {
+    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double alpha) {
         if (o.channels_last) {
             host  = host.contiguous(torch::MemoryFormat::ChannelsLast);
             guest = guest.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -134,9 +166,10 @@ struct Trainer::Impl {
         torch::Tensor oe, od;
         {
             AutocastBf16 amp(o.amp, device.type());
-            oe = model.encoder->forward(host, guest).to(torch::kFloat32);
+            oe = model.encoder->forward(host, guest);
         }
-        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe);
+        oe = model.hybrid(host, oe);
+        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual);
         {
             AutocastBf16 amp(o.amp, device.type());
             od = model.decoder->forward(hybrid).to(torch::kFloat32);
@@ -145,10 +178,10 @@ struct Trainer::Impl {
         // The cover term anchors the encoder's own output: on the clamped hybrid, pixels
         // where the cover is pure white or black would leave Oe free to drift past the
         // clamp (the clamped value already matches), and training diverged that way.
-        t.cover   = (oe - host).pow(2).sum({ 1, 2, 3 }).mean();
+        t.cover   = cover_norm_sq(oe - host, o.chroma_weight).mean();
         t.payload = (od - guest).pow(2).sum({ 1, 2, 3 }).mean();
         t.weight  = weight_norm_sq(*model.encoder) + weight_norm_sq(*model.decoder);
-        t.loss    = o.alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;
+        t.loss    = alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;
         return t;
     }
 
@@ -160,8 +193,9 @@ struct Trainer::Impl {
 
     // One Adam step; the loss terms are those before it. Throws (weights untouched)
     // when the loss is not finite.
-    EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest) {
-        auto       t = forward(o, host, guest);
+    EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest,
+                         double alpha) {
+        auto       t = forward(o, host, guest, alpha);
         EpochStats s;
         s.loss = t.loss.item<double>();
         if (!std::isfinite(s.loss)) {
@@ -228,7 +262,7 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
 #endif
     // Weight init draws from torch's generator: seed it so a run is reproducible.
     torch::manual_seed(opt_.seed);
-    impl_->model = new_model();
+    impl_->model = new_model(opt_.architecture);
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
     if (opt_.channels_last) {
@@ -253,7 +287,7 @@ const char * Trainer::device_name() const {
 EpochStats Trainer::loss_of(const Batch & batch) {
     torch::NoGradGuard no_grad;
     auto [host, guest] = impl_->to_tensors(batch);
-    auto       t       = impl_->forward(opt_, host, guest);
+    auto       t       = impl_->forward(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch));
     EpochStats s;
     s.loss         = t.loss.item<double>();
     s.cover_term   = t.cover.item<double>();
@@ -264,7 +298,7 @@ EpochStats Trainer::loss_of(const Batch & batch) {
 
 EpochStats Trainer::train_step(const Batch & batch) {
     auto [host, guest] = impl_->to_tensors(batch);
-    return impl_->adam_step(opt_, host, guest);
+    return impl_->adam_step(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch));
 }
 
 EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
@@ -278,7 +312,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
                                                    " pairs, fewer than one batch of " + std::to_string(opt_.batch));
     }
     auto loader = make_epoch_loader(covers, payloads, pairs, opt_.batch, m.step, opt_.size, opt_.payload_mode,
-                                    opt_.seed, m.epoch, opt_.data_workers);
+                                    opt_.seed, m.epoch, opt_.data_workers, opt_.colour_augment);
     m.model.encoder->train();
     m.model.decoder->train();
     const auto start = Clock::now();
@@ -293,13 +327,14 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         torch::data::Example<> batch = std::move(*it);
         ++it;
         wait += seconds_since(t0);
-        const double lr = scheduled_lr(opt_, m.epoch + double(m.step) / n_batches, n_batches);
+        const double progress = m.epoch + double(m.step) / n_batches;
+        const double lr       = scheduled_lr(opt_, progress, n_batches);
         for (auto & g : m.adam->param_groups()) {
             static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
         }
         EpochStats st;
         try {
-            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device));
+            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device), scheduled_alpha(opt_, progress));
         } catch (const Error & e) {
             throw Error(e.status(), "epoch " + std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) + ": " +
                                         e.what() + "; the last checkpoint is kept");
@@ -365,7 +400,7 @@ EvalStats Trainer::evaluate(const ImageSet & covers, const ImageSet & payloads, 
         auto u8 = [](const torch::Tensor & x) {
             return ((x + 0.5) * 255.0).round().clamp(0, 255).to(torch::kCPU, torch::kUInt8).contiguous();
         };
-        torch::Tensor hybrid = u8(m.model.encoder->forward(host, guest));                            // 1x3xSxS
+        torch::Tensor hybrid = u8(m.model.hybrid(host, m.model.encoder->forward(host, guest)));                         // 1x3xSxS
         torch::Tensor back   = hybrid.to(m.device, torch::kFloat32) / 255.0 - 0.5;                     // as saved
         torch::Tensor shown  = u8(m.model.decoder->forward(back));                                     // 1x1xSxS
         torch::Tensor hwc    = hybrid[0].permute({ 1, 2, 0 }).contiguous();
@@ -374,25 +409,48 @@ EvalStats Trainer::evaluate(const ImageSet & covers, const ImageSet & payloads, 
         steg_image    pi = { size, size, STEG_FORMAT_GRAY8, 0, payload.data() };
         steg_image    ri = { size, size, STEG_FORMAT_GRAY8, 0, shown.data_ptr<uint8_t>() };
         const double  hp = psnr(ci, hi), rp = psnr(pi, ri);
-        e.hybrid_psnr += std::isinf(hp) ? 100.0 : hp;  // an exact copy counts as 100 dB
-        e.revealed_psnr += std::isinf(rp) ? 100.0 : rp;
-        e.hybrid_ssim += ssim(ci, hi);
-        e.revealed_ssim += ssim(pi, ri);
+        PairScore     ps;
+        ps.cover         = cover.name;
+        ps.payload       = secret.name;
+        ps.hybrid_psnr   = std::isinf(hp) ? 100.0 : hp;  // an exact copy counts as 100 dB
+        ps.revealed_psnr = std::isinf(rp) ? 100.0 : rp;
+        ps.hybrid_ssim   = ssim(ci, hi);
+        ps.revealed_ssim = ssim(pi, ri);
+        const ColourDifference cd = colour_difference(ci, hi);
+        ps.colour_mean   = cd.mean;
+        ps.colour_p99    = cd.p99;
+        e.hybrid_psnr += ps.hybrid_psnr;
+        e.revealed_psnr += ps.revealed_psnr;
+        e.hybrid_ssim += ps.hybrid_ssim;
+        e.revealed_ssim += ps.revealed_ssim;
+        e.colour_mean += ps.colour_mean;
+        e.colour_p99 += ps.colour_p99;
+        e.pairs.push_back(std::move(ps));
         ++e.images;
     }
     if (e.images) {
-        e.hybrid_psnr /= e.images;
-        e.revealed_psnr /= e.images;
-        e.hybrid_ssim /= e.images;
-        e.revealed_ssim /= e.images;
+        for (double * v : { &e.hybrid_psnr, &e.revealed_psnr, &e.hybrid_ssim, &e.revealed_ssim, &e.colour_mean,
+                            &e.colour_p99 }) {
+            *v /= e.images;
+        }
     }
     return e;
+}
+
+double quantile(std::vector<double> v, double q) {
+    if (v.empty()) {
+        return std::nan("");
+    }
+    std::sort(v.begin(), v.end());
+    const double pos = std::clamp(q, 0.0, 1.0) * double(v.size() - 1);
+    const size_t i   = size_t(pos);
+    return i + 1 < v.size() ? v[i] + (pos - double(i)) * (v[i + 1] - v[i]) : v[i];
 }
 
 void Trainer::save_checkpoint(const std::string & path) const {
     auto &                          m = *impl_;
     torch::serialize::OutputArchive archive, optimizer;
-    archive.write("architecture", c10::IValue(std::string(kArchitecture)));
+    archive.write("architecture", c10::IValue(std::string(m.model.architecture())));
     archive.write("epoch", torch::tensor(int64_t(m.epoch)));
     archive.write("step", torch::tensor(int64_t(m.step)));
     for (const auto & p : m.model.encoder->named_parameters()) {
@@ -411,6 +469,21 @@ void Trainer::save_checkpoint(const std::string & path) const {
     out.commit();
 }
 
+std::string Trainer::checkpoint_architecture(const std::string & path) {
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path, torch::kCPU);
+    } catch (const std::exception &) {
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is not a steg-trainer checkpoint (missing, truncated or damaged)");
+    }
+    c10::IValue arch;
+    if (!archive.try_read("architecture", arch) || !arch.isString()) {
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is not a steg-trainer checkpoint (it names no architecture)");
+    }
+    check_architecture(arch.toStringRef(), path);
+    return arch.toStringRef();
+}
+
 void Trainer::load_checkpoint(const std::string & path) {
     auto &                         m = *impl_;
     torch::serialize::InputArchive archive, optimizer;
@@ -420,9 +493,9 @@ void Trainer::load_checkpoint(const std::string & path) {
         throw Error(STEG_ERR_MODEL, "'" + path + "' is not a steg-trainer checkpoint (missing, truncated or damaged)");
     }
     c10::IValue arch;
-    if (!archive.try_read("architecture", arch) || !arch.isString() || arch.toStringRef() != kArchitecture) {
-        throw Error(STEG_ERR_MODEL, "'" + path + "' is a checkpoint of another architecture (this trainer makes '" +
-                                        std::string(kArchitecture) + "')");
+    if (!archive.try_read("architecture", arch) || !arch.isString() || arch.toStringRef() != m.model.architecture()) {
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is a checkpoint of another architecture (this run trains '" +
+                                        std::string(m.model.architecture()) + "': give the run's --architecture)");
     }
     try {
         torch::NoGradGuard no_grad;
@@ -459,6 +532,8 @@ void Trainer::import_model(const std::string & path) {
         dst[i].copy_(src[i]);
     }
     impl_->model.metadata = loaded.metadata;
+    impl_->model.residual = loaded.residual;  // the layers are the same; the file says what they mean
+    opt_.architecture     = loaded.architecture();
 }
 
 const std::map<std::string, std::string> & Trainer::model_metadata() const {
@@ -466,7 +541,7 @@ const std::map<std::string, std::string> & Trainer::model_metadata() const {
 }
 
 void Trainer::export_model(const std::string & path, const std::map<std::string, std::string> & metadata) const {
-    Model copy{ impl_->model.encoder, impl_->model.decoder, impl_->model.metadata };
+    Model copy{ impl_->model.encoder, impl_->model.decoder, impl_->model.metadata, impl_->model.residual };
     for (const auto & kv : metadata) {
         copy.metadata[kv.first] = kv.second;
     }

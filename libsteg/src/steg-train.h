@@ -22,6 +22,22 @@ struct TrainOptions {
     // 8-bit grid (straight-through gradient), while the cover term is taken on Oe itself.
     double      alpha  = 1.0;
     double      beta   = 1.0;
+    // Curriculum for the cover weight: 0 for the first alpha_hold epochs, then moving
+    // geometrically from alpha_start to alpha over alpha_ramp epochs (alpha_start <= 0:
+    // no ramp). A residual encoder trained with any cover weight from the start shrinks
+    // its change below the 8-bit step before the decoder has learnt to read it (Adam
+    // follows the small but steady cover gradient over the payload's noisy one); without
+    // it the two first learn to communicate, then the change is squeezed.
+    double      alpha_hold  = 0;
+    double      alpha_start = 0;
+    double      alpha_ramp  = 0;
+    // Weight of the cover term's chroma against its luma: the change d = Oe - Ih is split
+    // into its gray component ((1,1,1) / sqrt 3) and the two orthogonal colour components,
+    // and the colour part's squares are weighted by this (1: the paper's plain RGB norm).
+    // Above 1 the encoder is pushed to hide in brightness rather than in hue.
+    double      chroma_weight = 1.0;
+    std::string architecture  = "rehman2017";  // or "rehman2017-residual"
+    double      colour_augment = 0;            // share of cover crops recoloured (make_batch)
     double      lambda = 1e-4;
     double      lr     = 1e-4;   // Adam
     double      lr_min = 0.0;    // end of the cosine schedule
@@ -52,10 +68,23 @@ struct EpochStats {
     bool   interrupted = false;
 };
 
+// The figures of one (cover, payload) pair, from the 8-bit hybrid.
+struct PairScore {
+    std::string cover, payload;  // image names
+    double      hybrid_psnr = 0, hybrid_ssim = 0, revealed_psnr = 0, revealed_ssim = 0;
+    double      colour_mean = 0, colour_p99 = 0;  // CIEDE2000 cover -> hybrid over pixels
+};
+
 struct EvalStats {
     int    images = 0;
+    // Means over the pairs (an exact copy counts as 100 dB).
     double hybrid_psnr = 0, hybrid_ssim = 0, revealed_psnr = 0, revealed_ssim = 0;
+    double colour_mean = 0, colour_p99 = 0;
+    std::vector<PairScore> pairs;  // in evaluation order
 };
+
+// The q-quantile (0..1) of `values` by linear interpolation between order statistics.
+double quantile(std::vector<double> values, double q);
 
 // Per-step report: epoch, step, steps in the epoch, loss so far, images/s.
 using StepCallback = std::function<void(int, int, int, double, double)>;
@@ -91,6 +120,9 @@ class Trainer {
     // Checkpoint: weights, Adam state, epoch and step, options; written atomically.
     void save_checkpoint(const std::string & path) const;
     void load_checkpoint(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
+
+    // The architecture a checkpoint holds (to make the Trainer that loads it).
+    static std::string checkpoint_architecture(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
 
     // Takes the weights of a model file (to evaluate it, or to fine-tune from it).
     void import_model(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
