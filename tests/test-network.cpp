@@ -1,4 +1,5 @@
 // The network is exactly Table 1 as ../shared/reference/paper_model.py reads it.
+#include "steg-model.h"
 #include "steg-network.h"
 
 #include <gtest/gtest.h>
@@ -100,4 +101,23 @@ TEST(Network, XavierUniformInitWithZeroBiases) {
         EXPECT_LE(t.abs().max().item<double>(), bound + 1e-6) << p.key();
         EXPECT_GT(t.abs().max().item<double>(), bound * 0.5) << p.key();  // spread over the range, not tiny
     }
+}
+
+TEST(Network, SeededInitIsTheManualSeedOneAndIgnoresOtherThreadsDraws) {
+    // new_model(arch, seed) gives the weights that torch::manual_seed(seed) followed by
+    // new_model() gave before (so the seeded runs in the model cards reproduce), and
+    // draws from the global generator in between change nothing.
+    torch::manual_seed(11);
+    steg::Model before = steg::new_model(steg::kArchitectureResidual);
+    torch::rand({ 1000 });  // another thread's draws, say
+    steg::Model seeded = steg::new_model(steg::kArchitectureResidual, 11);
+    auto        a = before.encoder->parameters(), b = seeded.encoder->parameters();
+    auto        da = before.decoder->parameters(), db = seeded.decoder->parameters();
+    a.insert(a.end(), da.begin(), da.end());
+    b.insert(b.end(), db.begin(), db.end());
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+    }
+    EXPECT_FALSE(torch::equal(steg::new_model(steg::kArchitecture, 12).encoder->parameters()[0], b[0]));
 }

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 using json = nlohmann::json;
@@ -120,13 +121,53 @@ struct TrainArgs {
     std::vector<std::string> covers, payloads;
     std::string              out, checkpoint, log, init, device = "auto", payload_mode = "gray", schedule = "constant";
     bool                     resume = false, no_channels_last = false, architecture_given = false;
+    int                      world_size = 0, rank = -1;  // 0 / -1: from the environment (torchrun), else 1 / 0
+    std::string              master;                     // HOST:PORT
+    double                   dist_timeout = 300;
     double                   val_fraction = 0.05, test_fraction = 0.0;
     int                      val_every = 1, val_size = 0, val_max = 64;
     std::string              command;
 };
 
+// The environment as a map, for steg::dist_options_from_env.
+std::map<std::string, std::string> environment() {
+    std::map<std::string, std::string> env;
+    for (char ** e = environ; *e; ++e) {
+        const std::string kv = *e;
+        const size_t      eq = kv.find('=');
+        if (eq != std::string::npos) {
+            env[kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
+    }
+    return env;
+}
+
+// torchrun's environment first, then the explicit options over it.
+void resolve_distributed(TrainArgs & a) {
+    const auto env = environment();
+    a.o.dist       = steg::dist_options_from_env(env, a.o.dist);
+    if (a.world_size > 0) {
+        a.o.dist.world_size = a.world_size;
+    }
+    if (a.rank >= 0) {
+        a.o.dist.rank = a.rank;
+    }
+    if (!a.master.empty()) {
+        steg::parse_master(a.master, a.o.dist);
+    }
+    a.o.dist.timeout_s = a.dist_timeout;
+    if (a.o.dist.world_size > 1 && a.o.threads == 0) {
+        // Ranks that share a machine share its cores (torchrun says how many share it).
+        auto it         = env.find("LOCAL_WORLD_SIZE");
+        const int local = it != env.end() ? std::max(1, std::atoi(it->second.c_str())) : 1;
+        a.o.threads     = std::max(1, int(std::thread::hardware_concurrency()) / local);
+    }
+}
+
 int train(TrainArgs & a) {
     a.o.device       = a.device == "cuda" ? STEG_DEVICE_CUDA : a.device == "cpu" ? STEG_DEVICE_CPU : STEG_DEVICE_AUTO;
+    resolve_distributed(a);
+    const bool lead = a.o.dist.rank == 0;  // rank 0 validates, logs, checkpoints and exports
     a.o.channels_last = !a.no_channels_last;
     a.o.payload_mode = a.payload_mode == "channel" ? steg::PayloadMode::Channel : steg::PayloadMode::Gray;
     a.o.cosine       = a.schedule == "cosine";
@@ -156,6 +197,10 @@ int train(TrainArgs & a) {
         }
         a.o.architecture = arch;
     }
+    if (a.o.dist.world_size > 1) {
+        std::fprintf(stderr, "rank %d of %d: joining the job at %s:%d (timeout %.0f s)\n", a.o.dist.rank,
+                     a.o.dist.world_size, a.o.dist.master_addr.c_str(), a.o.dist.master_port, a.o.dist.timeout_s);
+    }
     steg::Trainer t(a.o);
     if (!a.init.empty() && !a.resume) {
         t.import_model(a.init);
@@ -173,8 +218,16 @@ int train(TrainArgs & a) {
     }
     std::fprintf(stderr, "training on %s: %zu cover and %zu payload training images, %zu validation pairs\n",
                  t.device_name(), cs.train.size(), same ? cs.train.size() : ps.train.size(), val_pairs.size());
-    std::ofstream log(a.log, std::ios::app);
-    const bool    tty   = isatty(STDERR_FILENO);
+    if (t.world_size() > 1) {
+        std::fprintf(stderr, "rank %d of %d: %d pairs a step (%d here), %d threads%s\n", t.rank(), t.world_size(),
+                     a.o.batch * t.world_size(), a.o.batch, a.o.threads,
+                     lead ? "" : "; rank 0 validates and writes the checkpoints, the log and the model");
+    }
+    std::ofstream log;
+    if (lead) {
+        log.open(a.log, std::ios::app);
+    }
+    const bool    tty   = isatty(STDERR_FILENO) && lead;
     const auto    start = std::chrono::steady_clock::now();
     steg::EvalStats   last{};
     int               steps_total = 0;
@@ -192,17 +245,28 @@ int train(TrainArgs & a) {
         };
         steg::EpochStats s = t.train_epoch(covers, pay, pairs, g_stop, on_step);
         steps_total += s.steps;
-        t.save_checkpoint(a.checkpoint);
+        if (lead) {
+            t.save_checkpoint(a.checkpoint);
+        }
         if (s.interrupted) {
-            std::fprintf(stderr, "\ninterrupted: checkpoint written to %s (continue with --resume)\n",
-                         a.checkpoint.c_str());
+            if (lead) {
+                std::fprintf(stderr, "\ninterrupted: checkpoint written to %s (continue with --resume)\n",
+                             a.checkpoint.c_str());
+            }
             return 130;
+        }
+        if (!lead) {
+            continue;  // validation, the log and the best model are rank 0's
         }
         json line = { { "epoch", s.epoch },          { "steps", s.steps },
                       { "loss", s.loss },            { "cover_term", s.cover_term },
                       { "payload_term", s.payload_term }, { "weight_term", s.weight_term },
                       { "images_per_s", s.images_per_s }, { "data_wait_share", s.wait_share },
                       { "seconds", s.seconds },      { "skipped_steps", s.skipped } };
+        if (t.world_size() > 1) {
+            line["world_size"]        = t.world_size();
+            line["allreduce_seconds"] = s.allreduce_seconds;  // rank 0's time in the all-reduce, waits included
+        }
         const bool validate = !val_pairs.empty() && (s.epoch % a.val_every == 0 || s.epoch == a.o.epochs);
         if (validate) {
             last        = t.evaluate(covers, pay, val_pairs, val_size);
@@ -234,6 +298,10 @@ int train(TrainArgs & a) {
         std::fprintf(stderr, "\n");
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!lead) {
+        std::fprintf(stderr, "rank %d: done after %d epochs (%s)\n", t.rank(), a.o.epochs, hms(wall).c_str());
+        return 0;
+    }
     json training = { { "command", a.command },       { "covers", recorded_paths(a.covers) },
                       { "payloads", recorded_paths(a.payloads) },
                       { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
@@ -243,7 +311,7 @@ int train(TrainArgs & a) {
                       { "chroma_weight", a.o.chroma_weight }, { "colour_augment", a.o.colour_augment }, { "architecture", a.o.architecture },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
                       { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
-                      { "channels_last", a.o.channels_last },
+                      { "channels_last", a.o.channels_last }, { "world_size", t.world_size() },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
                       { "init", a.init.empty() ? "" : std::filesystem::path(a.init).filename().string() } };
     json metrics = eval_json(last);
@@ -342,6 +410,7 @@ int main(int argc, char ** argv) {
                "  steg-trainer train --covers imagenet-sample --covers bsds/train --size 64 --epochs 200 -o my.safetensors\n"
                "  steg-trainer train ... --resume          (continue after Ctrl-C or a crash)\n"
                "  steg-trainer eval --model my.safetensors --covers bsds/test --size 300\n"
+               "  torchrun --nproc-per-node 2 $(which steg-trainer) train ...   (data-parallel; see docs/training.md)\n"
                "Exit status: 0 success, 2 usage error, 3 bad data, 4 bad model or checkpoint, 130 interrupted.");
 
     TrainArgs ta;
@@ -393,6 +462,11 @@ int main(int argc, char ** argv) {
     tr->add_flag("--amp", ta.o.amp, "bf16 autocast of the convolutions (CUDA, or a CPU with AVX512-BF16/AMX); weights and loss stay fp32");
     tr->add_flag("--no-channels-last", ta.no_channels_last, "keep NCHW tensors (channels-last is the default: faster kernels)");
     tr->add_option("--data-workers", ta.o.data_workers, "threads that cut the training crops")->capture_default_str()->check(CLI::Range(0, 64));
+    auto * dist = "distributed (torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT are honoured; these override them)";
+    tr->add_option("--world-size", ta.world_size, "number of processes in a data-parallel job")->group(dist)->check(CLI::Range(1, 1 << 20));
+    tr->add_option("--rank", ta.rank, "this process's rank, 0 to world size - 1")->group(dist)->check(CLI::NonNegativeNumber);
+    tr->add_option("--master", ta.master, "HOST:PORT of rank 0, where the job meets")->group(dist);
+    tr->add_option("--dist-timeout", ta.dist_timeout, "seconds to wait for the other ranks before giving up")->group(dist)->capture_default_str()->check(CLI::PositiveNumber);
     tr->add_option("--checkpoint", ta.checkpoint, "checkpoint file (default: OUTPUT.ckpt)");
     tr->add_option("--log", ta.log, "JSON-lines log, one line per epoch (default: OUTPUT.log.jsonl)");
     tr->add_flag("--resume", ta.resume, "continue from the checkpoint");

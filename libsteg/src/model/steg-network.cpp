@@ -1,7 +1,10 @@
 // steg-network.cpp - Table 1 of the paper, read as ../shared/reference/paper_model.py reads it.
 #include "steg-network.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/init.h>
+
+#include <cmath>
 #include <torch/nn/modules/activation.h>
 
 namespace nn = torch::nn;
@@ -63,13 +66,20 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
     return net->forward(x);
 }
 
-void xavier_init(nn::Module & module) {
+void xavier_init(nn::Module & module, c10::optional<at::Generator> generator) {
     torch::NoGradGuard no_grad;
     for (auto & p : module.named_parameters()) {
-        if (p.value().dim() == 4) {
-            nn::init::xavier_uniform_(p.value());
+        torch::Tensor w = p.value();
+        if (w.dim() == 4) {
+            // U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), as nn::init::xavier_uniform_
+            // draws it, but from `generator` when given (the global one is shared by
+            // every thread of the process).
+            const double fan_in = double(w.size(1) * w.size(2) * w.size(3));
+            const double fan_out = double(w.size(0) * w.size(2) * w.size(3));
+            const double a       = std::sqrt(6.0 / (fan_in + fan_out));
+            w.uniform_(-a, a, generator);
         } else {
-            nn::init::zeros_(p.value());
+            w.zero_();
         }
     }
 }

@@ -49,8 +49,12 @@ Split split_indices(size_t n, double val_fraction, double test_fraction, uint64_
 enum class PayloadMode { Gray, Channel };
 
 // One (cover, payload) pair of an epoch: indices into the cover and payload sets.
+// `slot` is its place in the whole epoch when it travels in a rank's shard (crops are
+// seeded by that place, so a shard cuts the crops the whole epoch would); -1: its
+// place in the list it is in.
 struct Pair {
-    int cover, payload;
+    int     cover, payload;
+    int64_t slot = -1;
 };
 
 // The pairs of one epoch. With one image set for both roles (same == true) each

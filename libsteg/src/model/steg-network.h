@@ -12,6 +12,9 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include <ATen/core/Generator.h>
+#include <c10/util/Optional.h>
+
 #include <cstdint>
 
 namespace steg {
@@ -45,7 +48,9 @@ struct DecoderImpl : torch::nn::Module {
 TORCH_MODULE(Decoder);
 
 // Xavier-uniform weights and zero biases, as the paper initialises them.
-void xavier_init(torch::nn::Module & module);
+// `generator`: draw from it instead of libtorch's global generator (for a seeded init
+// that other threads cannot disturb).
+void xavier_init(torch::nn::Module & module, c10::optional<at::Generator> generator = c10::nullopt);
 
 int64_t count_parameters(const torch::nn::Module & module);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "steg-data.h"
+#include "steg-distributed.h"
 #include "steg.h"
 
 #include <atomic>
@@ -58,6 +59,10 @@ struct TrainOptions {
     bool        amp           = false;
     bool        channels_last = true;  // NHWC activations and weights: faster oneDNN/cuDNN kernels
     int         data_workers  = 2;     // torch::data DataLoader threads cutting crops
+    // Data-parallel training (world_size > 1): each rank trains `batch` pairs of every
+    // step, gradients are averaged over the ranks in one all-reduce per step, and every
+    // rank starts from rank 0's weights. See steg-distributed.h.
+    DistOptions dist;
 };
 
 struct EpochStats {
@@ -65,7 +70,8 @@ struct EpochStats {
     int    skipped = 0;  // steps whose gradients were not finite: Adam did not step
     double loss = 0, cover_term = 0, payload_term = 0, weight_term = 0;
     double images_per_s = 0, wait_share = 0, seconds = 0;
-    bool   interrupted = false;
+    double allreduce_seconds = 0;  // time in the gradient all-reduce (distributed runs)
+    bool   interrupted = false;  // stopped by `stop` (on any rank, in a distributed run)
 };
 
 // The figures of one (cover, payload) pair, from the 8-bit hybrid.
@@ -96,11 +102,15 @@ class Trainer {
 
     const TrainOptions & options() const { return opt_; }
     int                  epoch() const;  // epochs completed
+    int                  rank() const;   // this process's rank (0 when not distributed)
+    int                  world_size() const;
     const char *         device_name() const;
 
     // One epoch over `pairs` of (covers, payloads), resuming at the step a checkpoint
     // stopped at. Stops early (interrupted = true) when `stop` becomes true; throws
-    // steg::Error if the loss stops being finite.
+    // steg::Error if the loss stops being finite. In a distributed run every rank passes
+    // the same `pairs` and trains its shard (shard_for_rank); a stop on any rank stops
+    // all of them after the same step, and the loss figures are the whole job's.
     EpochStats train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
                            const std::atomic<bool> & stop, const StepCallback & on_step);
 

@@ -144,12 +144,14 @@ steg_image view_rgb(RgbImage & img) {
 }  // namespace
 
 struct Trainer::Impl {
-    Model                               model = new_model();
+    Model                               model = new_model(kArchitecture, 0);  // replaced by the constructor
     torch::Device                       device = torch::kCPU;
     std::unique_ptr<torch::optim::Adam> adam;
     int                                 epoch = 0;  // completed epochs
     int                                 step  = 0;  // steps done in the running epoch (after an interrupt)
     int                                 skipped_in_a_row = 0;
+    std::unique_ptr<Communicator>       comm;            // distributed runs only
+    bool                                synced = false;  // weights taken from rank 0 since the last load
 
     struct Terms {
         torch::Tensor loss, cover, payload, weight;
@@ -194,7 +196,7 @@ struct Trainer::Impl {
     // One Adam step; the loss terms are those before it. Throws (weights untouched)
     // when the loss is not finite.
     EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest,
-                         double alpha) {
+                         double alpha, bool stop = false) {
         auto       t = forward(o, host, guest, alpha);
         EpochStats s;
         s.loss = t.loss.item<double>();
@@ -208,6 +210,9 @@ struct Trainer::Impl {
         s.payload_term = t.payload.item<double>();
         s.weight_term  = t.weight.item<double>();
         s.steps        = 1;
+        if (comm) {
+            average_over_ranks(s, stop);
+        }
         // A finite loss can still give inf/NaN gradients (overflow in the backward pass,
         // or a faulty kernel): one such step would turn every weight into NaN.
         if (!gradients_finite()) {
@@ -221,6 +226,40 @@ struct Trainer::Impl {
         skipped_in_a_row = 0;
         adam->step();
         return s;
+    }
+
+    // One all-reduce per step: every gradient, the loss terms and the stop flag in one
+    // flat buffer. The gradients become the mean over the ranks (the gradient of the
+    // loss over the whole job's batch), the terms the job's, and a stop on any rank
+    // stops all of them after this step.
+    void average_over_ranks(EpochStats & s, bool stop) {
+        auto                       params = all_parameters();
+        std::vector<torch::Tensor> parts;
+        for (auto & p : params) {
+            parts.push_back(p.grad().defined() ? p.grad().reshape(-1).to(torch::kFloat32)
+                                               : torch::zeros({ p.numel() }, p.options()));
+        }
+        parts.push_back(torch::tensor({ float(s.loss), float(s.cover_term), float(s.payload_term), float(stop) },
+                                      torch::TensorOptions().dtype(torch::kFloat32).device(device)));
+        torch::Tensor flat = torch::cat(parts).cpu();  // Gloo reduces host memory
+        const auto    t0   = Clock::now();
+        comm->all_reduce_sum(flat);
+        s.allreduce_seconds = seconds_since(t0);
+        const double n = comm->world_size();
+        int64_t      at = 0;
+        torch::NoGradGuard no_grad;
+        for (auto & p : params) {
+            torch::Tensor g = flat.narrow(0, at, p.numel()).view(p.sizes()).div(n).to(device);
+            if (p.grad().defined()) {
+                p.mutable_grad().copy_(g);
+            }
+            at += p.numel();
+        }
+        auto tail      = flat.narrow(0, at, 4);
+        s.loss         = tail[0].item<double>() / n;
+        s.cover_term   = tail[1].item<double>() / n;
+        s.payload_term = tail[2].item<double>() / n;
+        s.interrupted  = tail[3].item<double>() > 0;
     }
 
     bool gradients_finite() {
@@ -260,9 +299,9 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
         at::globalContext().setUserEnabledMkldnn(false);
     }
 #endif
-    // Weight init draws from torch's generator: seed it so a run is reproducible.
-    torch::manual_seed(opt_.seed);
-    impl_->model = new_model(opt_.architecture);
+    // Weight init from a generator seeded by the run's seed: reproducible, and safe from
+    // other threads of the process (two ranks in one process, a host's threads).
+    impl_->model = new_model(opt_.architecture, opt_.seed);
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
     if (opt_.channels_last) {
@@ -272,6 +311,17 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     // (Adam's weight_decay = wd adds (wd / 2) * ||W||^2 to the loss, including biases).
     impl_->adam = std::make_unique<torch::optim::Adam>(impl_->all_parameters(),
                                                        torch::optim::AdamOptions(opt_.lr).weight_decay(0));
+    if (opt_.dist.world_size > 1) {
+        impl_->comm = std::make_unique<Communicator>(opt_.dist);  // waits for every rank
+    }
+}
+
+int Trainer::rank() const {
+    return impl_->comm ? impl_->comm->rank() : 0;
+}
+
+int Trainer::world_size() const {
+    return impl_->comm ? impl_->comm->world_size() : 1;
 }
 
 Trainer::~Trainer() = default;
@@ -306,12 +356,19 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
     auto &          m = *impl_;
     EpochStats      s;
     s.epoch = m.epoch + 1;
-    const int n_batches = int(pairs.size() / size_t(opt_.batch));
+    const int world = world_size();
+    const std::vector<Pair> & mine  = world > 1 ? shard_for_rank(pairs, opt_.batch, world, rank()) : pairs;
+    const int                 n_batches = int(mine.size() / size_t(opt_.batch));
     if (n_batches == 0) {
         throw Error(STEG_ERR_INVALID_ARGUMENT, "an epoch has " + std::to_string(pairs.size()) +
-                                                   " pairs, fewer than one batch of " + std::to_string(opt_.batch));
+                                                   " pairs, fewer than one batch of " + std::to_string(opt_.batch) +
+                                                   (world > 1 ? " for each of " + std::to_string(world) + " ranks" : ""));
     }
-    auto loader = make_epoch_loader(covers, payloads, pairs, opt_.batch, m.step, opt_.size, opt_.payload_mode,
+    if (m.comm && !m.synced) {  // every rank starts from rank 0's weights
+        m.comm->broadcast(m.all_parameters());
+        m.synced = true;
+    }
+    auto loader = make_epoch_loader(covers, payloads, mine, opt_.batch, m.step, opt_.size, opt_.payload_mode,
                                     opt_.seed, m.epoch, opt_.data_workers, opt_.colour_augment);
     m.model.encoder->train();
     m.model.decoder->train();
@@ -319,7 +376,9 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
     double     wait  = 0;
     int        done  = 0;
     auto       it    = loader->begin();
-    while (!stop && m.step < n_batches) {
+    // A distributed run learns of a stop in the step's all-reduce, so that every rank
+    // stops after the same step.
+    while ((m.comm || !stop) && m.step < n_batches) {
         const auto t0 = Clock::now();
         if (it == loader->end()) {
             break;
@@ -334,7 +393,8 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         }
         EpochStats st;
         try {
-            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device), scheduled_alpha(opt_, progress));
+            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device), scheduled_alpha(opt_, progress),
+                             stop);
         } catch (const Error & e) {
             throw Error(e.status(), "epoch " + std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) + ": " +
                                         e.what() + "; the last checkpoint is kept");
@@ -346,13 +406,17 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         s.payload_term += st.payload_term;
         s.weight_term += st.weight_term;
         s.skipped += st.skipped;
+        s.allreduce_seconds += st.allreduce_seconds;
         if (on_step) {
-            on_step(s.epoch, m.step, n_batches, s.loss / done, done * opt_.batch / seconds_since(start));
+            on_step(s.epoch, m.step, n_batches, s.loss / done, done * opt_.batch * world / seconds_since(start));
+        }
+        if (st.interrupted) {
+            break;
         }
     }
     s.steps        = done;
     s.seconds      = seconds_since(start);
-    s.images_per_s = done * opt_.batch / std::max(1e-9, s.seconds);
+    s.images_per_s = done * opt_.batch * world / std::max(1e-9, s.seconds);  // the whole job's
     s.wait_share   = wait / std::max(1e-9, s.seconds);
     if (done) {
         s.loss /= done;
@@ -514,6 +578,7 @@ void Trainer::load_checkpoint(const std::string & path) {
         }
         archive.read("optimizer", optimizer);
         m.adam->load(optimizer);
+        m.synced = false;
     } catch (const std::exception & e) {
         const std::string what = e.what();
         throw Error(STEG_ERR_MODEL, "'" + path + "' is damaged or of another shape: " + what.substr(0, what.find('\n')));
@@ -533,6 +598,7 @@ void Trainer::import_model(const std::string & path) {
     }
     impl_->model.metadata = loaded.metadata;
     impl_->model.residual = loaded.residual;  // the layers are the same; the file says what they mean
+    impl_->synced         = false;
     opt_.architecture     = loaded.architecture();
 }
 

@@ -35,8 +35,10 @@ struct Model {
 };
 
 // A fresh model of `architecture`: Xavier-uniform weights, metadata naming the
-// architecture and the normalisation.
-Model new_model(const std::string & architecture = kArchitecture);
+// architecture and the normalisation. With a seed the weights come from a generator of
+// their own seeded with it (the same weights as torch::manual_seed(seed) would give,
+// whatever other threads draw meanwhile); without one, from libtorch's global generator.
+Model new_model(const std::string & architecture = kArchitecture, c10::optional<uint64_t> seed = c10::nullopt);
 
 // Reads a model file and checks that it holds exactly the tensors of the architecture
 // it names, with the right shapes and dtype. Throws steg::Error(STEG_ERR_MODEL, ...).

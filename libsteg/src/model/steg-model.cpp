@@ -3,6 +3,7 @@
 #include "steg-error.h"
 #include "steg-safetensors.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <cstring>
@@ -46,11 +47,21 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
     return residual ? host.to(torch::kFloat32) + out : out;
 }
 
-Model new_model(const std::string & architecture) {
+Model new_model(const std::string & architecture, c10::optional<uint64_t> seed) {
     check_architecture(architecture, "new model");
-    Model m{ Encoder(), Decoder(), {}, architecture == kArchitectureResidual };
-    xavier_init(*m.encoder);
-    xavier_init(*m.decoder);
+    Model                         m{ Encoder(), Decoder(), {}, architecture == kArchitectureResidual };
+    c10::optional<at::Generator> gen;
+    if (seed) {
+        gen = at::make_generator<at::CPUGeneratorImpl>(*seed);
+        // The modules' own default init has already drawn one number per parameter from
+        // the global generator; drawing as many here first keeps the weights exactly
+        // those of torch::manual_seed(seed) before the model was made (the seeded runs
+        // of earlier versions, whose commands the model cards list, stay reproducible).
+        torch::NoGradGuard no_grad;
+        torch::empty({ count_parameters(*m.encoder) + count_parameters(*m.decoder) }).uniform_(0, 1, gen);
+    }
+    xavier_init(*m.encoder, gen);
+    xavier_init(*m.decoder, gen);
     m.metadata = {
         { "format_version", kFormatVersion },
         { "architecture", m.architecture() },

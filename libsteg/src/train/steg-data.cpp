@@ -266,7 +266,8 @@ Batch make_batch(const ImageSet & covers, const ImageSet & payloads, const std::
     b.payloads.resize(size_t(count) * plane);
     for (int i = 0; i < count; ++i) {
         const Pair &     pr = pairs[first + size_t(i)];
-        std::mt19937_64  rng(mix_seed(mix_seed(seed, uint64_t(epoch)), first + size_t(i)));
+        const uint64_t   place = pr.slot >= 0 ? uint64_t(pr.slot) : first + size_t(i);
+        std::mt19937_64  rng(mix_seed(mix_seed(seed, uint64_t(epoch)), place));
         auto             crop = [&](const RgbImage & img, int & x0, int & y0, bool & flip) {
             x0   = int(rng() % uint64_t(img.width - size + 1));
             y0   = int(rng() % uint64_t(img.height - size + 1));
