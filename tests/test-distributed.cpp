@@ -222,7 +222,12 @@ TEST(Distributed, RanksJoinTorchrunsAgentStore) {
                             " WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 TORCHELASTIC_USE_AGENT_STORE=True ";
     const std::string args = " " STEG_TRAINER " train --covers " + d.file("data") +
                              " --size 16 --batch 2 --epochs 2 --val-fraction 0.2 --dist-timeout 60 -o " + d.file("m.safetensors");
-    const pid_t r1 = spawn("env " + env + "RANK=1 LOCAL_RANK=1" + args + " 2>" + d.file("r1.err"));
+    // Rank 1 is told to write elsewhere: rank 0 alone validates and writes, so nothing
+    // may appear there.
+    std::string args1 = args;
+    args1.replace(args1.rfind(d.file("m.safetensors")), d.file("m.safetensors").size(), d.file("r1/m.safetensors"));
+    std::filesystem::create_directories(d.file("r1"));
+    const pid_t r1 = spawn("env " + env + "RANK=1 LOCAL_RANK=1" + args1 + " 2>" + d.file("r1.err"));
     std::string err;
     EXPECT_EQ(run("env " + env + "RANK=0 LOCAL_RANK=0" + args, d, &err), 0) << err;
     EXPECT_EQ(wait_exit(r1), 0) << steg_test::read_file(d.file("r1.err"));
@@ -234,6 +239,8 @@ TEST(Distributed, RanksJoinTorchrunsAgentStore) {
     for (std::string l; std::getline(log, l);) ++lines;
     EXPECT_EQ(lines, 2);
     EXPECT_NE(steg_test::read_file(d.file("r1.err")).find("rank 0 validates and writes"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::is_empty(d.file("r1")));  // no checkpoint, log or model from rank 1
+    EXPECT_TRUE(std::filesystem::exists(d.file("m.safetensors.ckpt")));
     steg::Model m = steg::load_model(d.file("m.safetensors"));
     EXPECT_NE(m.metadata.at("training").find("\"world_size\":2"), std::string::npos) << m.metadata.at("training");
 }
