@@ -4,12 +4,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -166,13 +171,146 @@ int check_output(const std::string & path, bool allow_lossy, const char * what) 
                      what, path.c_str());
         return EXIT_USAGE;
     }
+    // Everything else that would make the save fail (a folder, an unknown format, a
+    // missing or read-only folder), before any work is done.
+    if (steg_image_save_check(path.c_str(), STEG_SAVE_ALLOW_LOSSY) != STEG_OK) {
+        return fail(steg_last_status());
+    }
     return EXIT_OK_;
 }
 
+// A file named on the command line, with the role it plays ("cover", "-o").
+struct Named {
+    std::string role, path;
+};
+
+bool same_file(const struct stat & a, const struct stat & b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// The folder an output will be written in, and its name there: two spellings of one
+// output that does not exist yet (out.png, ./out.png, dir/../out.png) agree on both.
+bool same_destination(const std::string & a, const std::string & b) {
+    auto split = [](const std::string & p, struct stat & dir_st, std::string & base) {
+        const auto slash = p.find_last_of('/');
+        base             = slash == std::string::npos ? p : p.substr(slash + 1);
+        const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash);
+        return stat(dir.c_str(), &dir_st) == 0;
+    };
+    struct stat da, db, fa, fb;
+    std::string ba, bb;
+    if (stat(a.c_str(), &fa) == 0 && stat(b.c_str(), &fb) == 0) {
+        return same_file(fa, fb);
+    }
+    return split(a, da, ba) && split(b, db, bb) && same_file(da, db) && ba == bb;
+}
+
+// Refuses an output that is one of the inputs (by device and inode, so that links and
+// other spellings are caught) unless --force, and two outputs naming one file always.
+int check_not_clobbering(const std::vector<Named> & inputs, const std::vector<Named> & outputs, bool force) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        struct stat out_st;
+        if (stat(outputs[i].path.c_str(), &out_st) == 0) {
+            for (const auto & in : inputs) {
+                struct stat in_st;
+                if (!force && stat(in.path.c_str(), &in_st) == 0 && same_file(in_st, out_st)) {
+                    std::fprintf(stderr,
+                                 "steg: %s '%s' is the %s '%s' itself: writing it would destroy the %s.\n"
+                                 "      Choose another name, or pass --force to overwrite it anyway.\n",
+                                 outputs[i].role.c_str(), outputs[i].path.c_str(), in.role.c_str(), in.path.c_str(),
+                                 in.role.c_str());
+                    return EXIT_USAGE;
+                }
+            }
+        }
+        for (size_t j = 0; j < i; ++j) {
+            if (same_destination(outputs[i].path, outputs[j].path)) {
+                std::fprintf(stderr, "steg: %s '%s' and %s '%s' name the same file: give each output its own name\n",
+                             outputs[j].role.c_str(), outputs[j].path.c_str(), outputs[i].role.c_str(),
+                             outputs[i].path.c_str());
+                return EXIT_USAGE;
+            }
+        }
+    }
+    return EXIT_OK_;
+}
+
+// Several outputs written all or none: each is saved (atomically) under a temporary
+// name beside it, and only when every one is written are they renamed into place. A
+// failure, Ctrl-C or SIGTERM removes the temporaries and leaves the destinations as
+// they were.
+class OutputSet {
+  public:
+    OutputSet() {
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        std::signal(SIGHUP, on_signal);
+        std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the write (EFBIG) instead of killing us
+    }
+    ~OutputSet() { remove_pending(); }
+
+    steg_status save(const std::string & path, const steg_image & img, uint32_t flags) {
+        const auto        slash = path.find_last_of('/');
+        const std::string dir   = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+        const auto        dot   = path.find_last_of('.');
+        const std::string ext   = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot);
+        const std::string tmp   = dir + ".steg-" + std::to_string(getpid()) + "-" + std::to_string(count_) + ext;
+        if (count_ >= kMax || tmp.size() >= sizeof pending_[0]) {
+            return steg_image_save(path.c_str(), &img, flags);  // cannot track it: write in place
+        }
+        std::strcpy(pending_[count_], tmp.c_str());
+        final_[count_] = path;
+        count_ = count_ + 1;  // registered before the file exists, so a signal removes it too
+        return steg_image_save(tmp.c_str(), &img, flags);
+    }
+
+    // Renames every saved output into place; false (with errno) if one cannot be.
+    bool commit() {
+        for (int i = 0; i < count_; ++i) {
+            if (rename(pending_[i], final_[i].c_str()) != 0) {
+                return false;
+            }
+            pending_[i][0] = '\0';
+        }
+        count_ = 0;
+        return true;
+    }
+
+  private:
+    static constexpr int kMax = 4;
+    static void          remove_pending() {
+        for (int i = 0; i < count_; ++i) {
+            if (pending_[i][0]) {
+                unlink(pending_[i]);  // async-signal-safe
+            }
+        }
+    }
+    static void on_signal(int sig) {
+        remove_pending();
+        std::signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    static inline char               pending_[kMax][4096];
+    static inline volatile sig_atomic_t count_ = 0;
+    std::string                      final_[kMax];
+};
+
 int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std::string & payload_path,
              const std::string & out_path, const std::string & payload_out, const std::string & fit,
-             const std::string & channel, bool allow_lossy, int64_t max_pixels) {
+             const std::string & channel, bool allow_lossy, bool force, int64_t max_pixels) {
     if (int rc = check_output(out_path, allow_lossy, "hybrid")) {
+        return rc;
+    }
+    if (!payload_out.empty()) {
+        if (int rc = check_output(payload_out, true, "payload")) {
+            return rc;
+        }
+    }
+    std::vector<Named> outputs = { { "-o", out_path } };
+    if (!payload_out.empty()) {
+        outputs.push_back({ "--payload-out", payload_out });
+    }
+    if (int rc = check_not_clobbering({ { "cover", cover_path }, { "payload", payload_path } }, outputs, force)) {
         return rc;
     }
     Image cover, secret, payload, hybrid;
@@ -205,11 +343,17 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
         (s = steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img)) != STEG_OK) {
         return fail(s);
     }
-    if ((s = steg_image_save(out_path.c_str(), &hybrid.img, allow_lossy ? STEG_SAVE_ALLOW_LOSSY : 0)) != STEG_OK) {
+    // The payload as hidden and the hybrid: both written, or neither.
+    OutputSet files;
+    if (!payload_out.empty() && (s = files.save(payload_out, payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
         return fail(s);
     }
-    if (!payload_out.empty() && (s = steg_image_save(payload_out.c_str(), &payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
+    if ((s = files.save(out_path, hybrid.img, allow_lossy ? STEG_SAVE_ALLOW_LOSSY : 0)) != STEG_OK) {
         return fail(s);
+    }
+    if (!files.commit()) {
+        std::fprintf(stderr, "steg: cannot put the outputs in place: %s\n", std::strerror(errno));
+        return EXIT_INPUT;
     }
     if (!mo.quiet) {
         std::printf("hid %s (%dx%d, %s) in %s: wrote %s, %.0f bpp, payload %.1f%%, hybrid PSNR %.2f dB\n",
@@ -220,8 +364,14 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
     return EXIT_OK_;
 }
 
-int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const std::string & out_path,
+int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const std::string & out_path, bool force,
                int64_t max_pixels) {
+    if (int rc = check_output(out_path, true, "revealed image")) {
+        return rc;
+    }
+    if (int rc = check_not_clobbering({ { "hybrid", hybrid_path } }, { { "-o", out_path } }, force)) {
+        return rc;
+    }
     Image hybrid, payload;
     if (int rc = load(hybrid_path, max_pixels, hybrid)) {
         return rc;
@@ -242,8 +392,13 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
         return fail(s);
     }
     // The revealed payload is an ordinary picture: any format the user names is fine.
-    if ((s = steg_image_save(out_path.c_str(), &payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
+    OutputSet files;
+    if ((s = files.save(out_path, payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
         return fail(s);
+    }
+    if (!files.commit()) {
+        std::fprintf(stderr, "steg: cannot put '%s' in place: %s\n", out_path.c_str(), std::strerror(errno));
+        return EXIT_INPUT;
     }
     if (!mo.quiet) {
         std::printf("revealed %dx%d payload from %s: wrote %s\n", payload.img.width, payload.img.height,
@@ -326,7 +481,7 @@ int main(int argc, char ** argv) {
     std::string  a, b, out, payload_out;
     std::string  fit     = steg_param_get(STEG_PARAM_FIT)->choices[steg_param_get(STEG_PARAM_FIT)->default_value];
     std::string  channel = steg_param_get(STEG_PARAM_CHANNEL)->choices[steg_param_get(STEG_PARAM_CHANNEL)->default_value];
-    bool         allow_lossy = false, json = false;
+    bool         allow_lossy = false, json = false, force = false;
     int64_t      max_pixels  = STEG_DEFAULT_MAX_PIXELS;
 
     auto * hide = app.add_subcommand("hide", "hide PAYLOAD inside COVER and save the hybrid image");
@@ -337,11 +492,13 @@ int main(int argc, char ** argv) {
     add_enum(hide, STEG_PARAM_FIT, fit);
     add_enum(hide, STEG_PARAM_CHANNEL, channel);
     hide->add_flag("--allow-lossy", allow_lossy, "allow a lossy output format such as JPEG (destroys the payload)");
+    hide->add_flag("--force", force, "overwrite an output that is also an input (the cover or the payload)");
     add_model_options(hide, mo);
 
     auto * reveal = app.add_subcommand("reveal", "recover the hidden image from a hybrid");
     reveal->add_option("HYBRID", a, "hybrid image made by 'steg hide' (PNG)")->required();
     reveal->add_option("-o,--output", out, "revealed image to write (.png or .jpg)")->required();
+    reveal->add_flag("--force", force, "overwrite the output even if it is the hybrid itself");
     add_model_options(reveal, mo);
 
     auto * compare = app.add_subcommand("compare", "print PSNR, SSIM and (colour images) the CIEDE2000 colour difference between two images of the same size");
@@ -369,10 +526,10 @@ int main(int argc, char ** argv) {
         return rc == 0 ? EXIT_OK_ : EXIT_USAGE;
     }
     if (*hide) {
-        return cmd_hide(mo, a, b, out, payload_out, fit, channel, allow_lossy, max_pixels);
+        return cmd_hide(mo, a, b, out, payload_out, fit, channel, allow_lossy, force, max_pixels);
     }
     if (*reveal) {
-        return cmd_reveal(mo, a, out, max_pixels);
+        return cmd_reveal(mo, a, out, force, max_pixels);
     }
     if (*compare) {
         return cmd_compare(a, b, json, max_pixels);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <sys/wait.h>
 
 using steg_test::Image;
@@ -234,4 +235,91 @@ TEST_F(Cli, CompareReportsTheColourDifferenceOfColourImages) {
     Result g = run("compare " + dir.file("gray.png") + " " + dir.file("gray.png"));
     ASSERT_EQ(g.code, 0) << g.err;
     EXPECT_EQ(g.out.find("CIEDE2000"), std::string::npos) << g.out;
+}
+
+TEST_F(Cli, NeverOverwritesAnInputOrWritesTwoOutputsToOneFile) {
+    const std::string c = dir.file("cover.png"), g = dir.file("gray.png");
+    const std::string before_c = steg_test::read_file(c), before_g = steg_test::read_file(g);
+    std::filesystem::create_hard_link(c, dir.file("link.png"));
+    struct Case {
+        std::string args, words;
+    } cases[] = {
+        { "hide " + c + " " + g + " -o " + c, "is the cover" },
+        { "hide " + c + " " + g + " -o " + dir.path + "/./gray.png", "is the payload" },  // another spelling
+        { "hide " + c + " " + g + " -o " + dir.file("link.png"), "is the cover" },         // a hard link
+        { "hide " + c + " " + g + " -o " + dir.file("h.png") + " --payload-out " + dir.path + "/../" +
+              std::filesystem::path(dir.path).filename().string() + "/h.png",
+          "name the same file" },
+    };
+    for (const auto & k : cases) {
+        Result r = run(k.args + m());
+        EXPECT_EQ(r.code, 2) << k.args;
+        EXPECT_NE(r.err.find(k.words), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("--force") + r.err.find("own name"), 2 * std::string::npos) << r.err;
+    }
+    EXPECT_EQ(steg_test::read_file(c), before_c);
+    EXPECT_EQ(steg_test::read_file(g), before_g);
+    EXPECT_FALSE(steg_test::file_exists(dir.file("h.png")));
+    // reveal -o onto its only carrier is refused too
+    ASSERT_EQ(run("hide " + c + " " + g + " -o " + dir.file("h.png") + m()).code, 0);
+    const std::string hybrid = steg_test::read_file(dir.file("h.png"));
+    Result            r      = run("reveal " + dir.file("h.png") + " -o " + dir.file("h.png") + m());
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(steg_test::read_file(dir.file("h.png")), hybrid);
+    // ... unless the user insists. The output is a new file renamed over the name, so
+    // the hard link's other name (the cover) keeps its content.
+    EXPECT_EQ(run("hide " + c + " " + g + " -o " + dir.file("link.png") + " --force" + m()).code, 0);
+    EXPECT_NE(steg_test::read_file(dir.file("link.png")), before_c);
+    EXPECT_EQ(steg_test::read_file(c), before_c);
+}
+
+TEST_F(Cli, BadOutputNamesFailBeforeAnyWork) {
+    const std::string c = dir.file("cover.png"), g = dir.file("gray.png");
+    std::filesystem::create_directories(dir.file("folder"));
+    struct Case {
+        std::string out, words;
+    } cases[] = {
+        { dir.file("out.bmp"), "unsupported format '.bmp'" },
+        { dir.file("folder"), "folder, not a file" },
+        { dir.file("folder") + "/", "folder, not a file" },
+        { dir.file("missing/out.png"), "does not exist" },
+    };
+    for (const auto & k : cases) {
+        // A broken model would fail the run later: failing on the name first proves the
+        // check comes before any work.
+        steg_test::write_file(dir.file("broken.safetensors"), "x");
+        Result r = run("hide " + c + " " + g + " -o " + k.out + " --model " + dir.file("broken.safetensors"));
+        EXPECT_EQ(r.code, 3) << k.out << ": " << r.err;
+        EXPECT_NE(r.err.find(k.words), std::string::npos) << r.err;
+        r = run("hide " + c + " " + g + " -o " + dir.file("ok.png") + " --payload-out " + k.out + " --model " +
+                dir.file("broken.safetensors"));
+        EXPECT_EQ(r.code, 3) << k.out << ": " << r.err;
+        EXPECT_NE(r.err.find(k.words), std::string::npos) << r.err;
+    }
+    EXPECT_FALSE(steg_test::file_exists(dir.file("ok.png")));
+}
+
+TEST_F(Cli, AllOutputsOrNone) {
+    // The payload is written before the hybrid; a file-size limit between their sizes
+    // makes the hybrid fail after the payload is written: neither may be left in place,
+    // and no temporary either. A photo through the shipped model gives a hybrid several
+    // times the size of its gray payload.
+    const auto photos = steg_test::real_photos();
+    const std::string shipped = steg_test::shipped_model();
+    if (photos.size() < 2 || shipped.empty()) {
+        GTEST_SKIP() << "needs two real photos and the shipped model";
+    }
+    const std::string c = photos[0], g = photos[1];
+    model = shipped;
+    ASSERT_EQ(run("hide " + c + " " + g + " -o " + dir.file("h.png") + " --payload-out " + dir.file("p.png") + m()).code, 0);
+    const auto hybrid_kb  = std::filesystem::file_size(dir.file("h.png")) / 1024;
+    const auto payload_kb = std::filesystem::file_size(dir.file("p.png")) / 1024;
+    ASSERT_GT(hybrid_kb, payload_kb + 1);
+    std::filesystem::create_directories(dir.file("out"));
+    const std::string cmd = "bash -c 'ulimit -f " + std::to_string(payload_kb + 1) + "; exec " STEG_CLI " hide " + c +
+                            " " + g + " -o " + dir.file("out/h.png") + " --payload-out " + dir.file("out/p.png") + m() +
+                            "' 2>" + dir.file("err");
+    const int rc = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 3) << steg_test::read_file(dir.file("err"));
+    EXPECT_TRUE(std::filesystem::is_empty(dir.file("out")));
 }

@@ -7,9 +7,14 @@
 #include <png.h>
 #include <zlib.h>
 
+#include <csignal>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using steg_test::Image;
 using steg_test::TempDir;
@@ -182,4 +187,71 @@ TEST(ImageFile, AFailedSaveLeavesNothingBehind) {
     Image a(16, 16, STEG_FORMAT_RGB8);
     EXPECT_EQ(steg_image_save(d.file("no/such/dir/x.png").c_str(), &a.img, 0), STEG_ERR_IO);
     EXPECT_TRUE(only_file_in(d.path, "out.png"));
+}
+
+// A save that fails in the middle of writing (the file-size limit is hit after 1 KB, as
+// a full disk would) keeps the old file and leaves no temporary file behind.
+TEST(ImageFile, ASaveFailingMidWriteKeepsTheOldFileAndLeavesNothing) {
+    TempDir d;
+    steg_test::write_file(d.file("out.png"), "previous content");
+    const pid_t pid = fork();
+    if (pid == 0) {
+        std::signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead of killing
+        rlimit lim{ 1024, 1024 };
+        setrlimit(RLIMIT_FSIZE, &lim);
+        Image big(300, 300, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(big.img, 3);  // noise: far more than 1 KB compressed
+        const steg_status s = steg_image_save(d.file("out.png").c_str(), &big.img, 0);
+        _exit(s == STEG_ERR_IO && std::strstr(steg_last_error(), "out.png") ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the save did not fail with an I/O error";
+    EXPECT_EQ(steg_test::read_file(d.file("out.png")), "previous content");
+    EXPECT_TRUE(only_file_in(d.path, "out.png"));
+}
+
+// A process killed while it writes leaves nothing: the data has no name until commit.
+TEST(ImageFile, AKilledSaveLeavesNoTemporaryFile) {
+    TempDir d;
+    const pid_t pid = fork();
+    if (pid == 0) {
+        Image big(4000, 4000, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(big.img, 4);
+        for (;;) {
+            steg_image_save(d.file("out.png").c_str(), &big.img, 0);
+        }
+    }
+    usleep(300 * 1000);  // mid-save (one takes well over a second)
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    for (const auto & e : std::filesystem::directory_iterator(d.path)) {
+        EXPECT_EQ(e.path().filename(), "out.png") << "left behind: " << e.path();
+    }
+}
+
+TEST(ImageFile, SavedFilesFollowTheUmaskAndKeepAnExistingFilesMode) {
+    TempDir      d;
+    Image        a(8, 8, STEG_FORMAT_RGB8);
+    const mode_t old = umask(077);
+    ASSERT_EQ(steg_image_save(d.file("secret.png").c_str(), &a.img, 0), STEG_OK);
+    umask(old);
+    struct stat st;
+    ASSERT_EQ(stat(d.file("secret.png").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);  // a revealed secret is not world-readable under umask 077
+    chmod(d.file("secret.png").c_str(), 0640);
+    ASSERT_EQ(steg_image_save(d.file("secret.png").c_str(), &a.img, 0), STEG_OK);
+    ASSERT_EQ(stat(d.file("secret.png").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640u);  // overwriting keeps the file's own mode
+}
+
+TEST(ImageFile, LongestFileNamesAndFoldersAsOutputs) {
+    TempDir           d;
+    Image             a(8, 8, STEG_FORMAT_RGB8);
+    const std::string name = std::string(250, 'n') + ".png";  // 254 bytes: legal on every Linux file system
+    EXPECT_EQ(steg_image_save(d.file(name).c_str(), &a.img, 0), STEG_OK) << steg_last_error();
+    EXPECT_TRUE(std::filesystem::exists(d.file(name)));
+    std::filesystem::create_directories(d.file("dir.png"));
+    EXPECT_EQ(steg_image_save(d.file("dir.png").c_str(), &a.img, 0), STEG_ERR_IO);
+    EXPECT_NE(std::string(steg_last_error()).find("folder"), std::string::npos) << steg_last_error();
 }

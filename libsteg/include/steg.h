@@ -188,6 +188,12 @@ STEG_API enum steg_status steg_image_load(const char * path, int64_t max_pixels,
  * a partial file. JPEG is refused without STEG_SAVE_ALLOW_LOSSY. */
 STEG_API enum steg_status steg_image_save(const char * path, const struct steg_image * img, uint32_t flags);
 
+/* Checks, without writing anything, that steg_image_save(path, ..., flags) could write
+ * `path`: a file name (not a folder) with a format it writes, JPEG only with
+ * STEG_SAVE_ALLOW_LOSSY, in an existing folder this process may write to. Hosts call it
+ * before long work so that a bad output name fails at once. */
+STEG_API enum steg_status steg_image_save_check(const char * path, uint32_t flags);
+
 /* True if the path's extension names a lossy format (.jpg, .jpeg, .webp, ...). */
 STEG_API bool steg_path_is_lossy(const char * path);
 

@@ -272,6 +272,15 @@ steg_status steg_image_save(const char * path, const steg_image * img, uint32_t 
     });
 }
 
+steg_status steg_image_save_check(const char * path, uint32_t flags) {
+    return guarded([&] {
+        if (!path) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "path is NULL");
+        }
+        check_save_path(path, flags);
+    });
+}
+
 bool steg_path_is_lossy(const char * path) {
     return path && path_is_lossy(path);
 }

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <memory>
 
 namespace steg {
@@ -325,19 +327,40 @@ bool path_is_lossy(const std::string & path) {
     return false;
 }
 
-void save_image(const std::string & path, const steg_image & img, uint32_t flags) {
-    check_image(&img, "image to save");
-    const std::string ext = lower_extension(path);
+void check_save_path(const std::string & path, uint32_t flags) {
+    struct stat st;
+    if (path.empty() || path.back() == '/' || (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': it names a folder, not a file "
+                                               "(give a file name ending in .png)");
+    }
+    const std::string ext  = lower_extension(path);
     const bool        jpeg = ext == "jpg" || ext == "jpeg";
     if (ext != "png" && !jpeg) {
-        throw Error(STEG_ERR_INVALID_ARGUMENT,
-                    "cannot write '" + path + "': unknown or unsupported format '" + ext + "' (use .png, or .jpg)");
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': " +
+                                                   (ext.empty() ? std::string("the name has no extension")
+                                                                : "unsupported format '." + ext + "'") +
+                                                   " (steg writes .png, and .jpg where lossy output is allowed)");
     }
     if (jpeg && !(flags & STEG_SAVE_ALLOW_LOSSY)) {
         throw Error(STEG_ERR_INVALID_ARGUMENT,
                     "refusing to write '" + path + "' as JPEG: lossy compression destroys the hidden payload");
     }
-    AtomicFile out(path);
+    const auto        slash = path.find_last_of('/');
+    const std::string dir   = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        throw Error(STEG_ERR_IO, "cannot write '" + path + "': the folder '" + dir + "' does not exist");
+    }
+    if (access(dir.c_str(), W_OK) != 0) {
+        throw Error(STEG_ERR_IO, "cannot write '" + path + "': no permission to write in the folder '" + dir + "'");
+    }
+}
+
+void save_image(const std::string & path, const steg_image & img, uint32_t flags) {
+    check_image(&img, "image to save");
+    check_save_path(path, flags);
+    const std::string ext  = lower_extension(path);
+    const bool        jpeg = ext == "jpg" || ext == "jpeg";
+    AtomicFile        out(path);
     if (jpeg) {
         Decoded scratch;
         if (!encode_jpeg(out.stream(), &img, 95, &scratch)) {

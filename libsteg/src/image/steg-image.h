@@ -18,6 +18,10 @@ void free_image(steg_image & img);
 
 // Throw steg::Error(STEG_ERR_IO or STEG_ERR_INVALID_ARGUMENT) with a message naming the file.
 void load_image(const std::string & path, int64_t max_pixels, steg_image & out);
+// Throws what save_image would for `path` before any pixel is encoded: a folder, an
+// unknown format, JPEG without STEG_SAVE_ALLOW_LOSSY, a missing or read-only folder.
+void check_save_path(const std::string & path, uint32_t flags);
+
 void save_image(const std::string & path, const steg_image & img, uint32_t flags);
 
 bool path_is_lossy(const std::string & path);
