@@ -1,5 +1,6 @@
 // steg-trainer end to end on a tiny generated dataset: it trains, logs, checkpoints,
 // exports a model that steg can use, evaluates in the paper's columns, and refuses bad data.
+#include "steg-train.h"
 #include "test-util.h"
 
 #include <gtest/gtest.h>
@@ -185,4 +186,68 @@ TEST(TrainerCli, ResidualRunsExportResumeAndEvaluateWithSpread) {
     for (const char * key : { "\"hybrid_psnr\"", "\"worst_pair\"", "\"p5\"", "\"ciede2000_mean\"", "\"p95\"" }) {
         EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
     }
+}
+
+TEST(TrainerCli, OptionsAndOutputsAreCheckedBeforeTraining) {
+    TempDir d;
+    std::filesystem::create_directories(d.file("data"));
+    for (int i = 0; i < 6; ++i) {
+        steg_test::Image img(20, 20, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i + 60));
+        steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
+    }
+    const std::string base = STEG_TRAINER " train --covers " + d.file("data") + " --size 16 --batch 2 --epochs 1 --threads 1";
+    std::string       err;
+    // Values that make no sense are usage errors naming the option, not internal errors.
+    for (const char * bad : { "--val-fraction -0.5", "--lr nan", "--lr -1", "--repeat -3", "--alpha inf",
+                              "--test-fraction 0.5 --val-fraction 0.5" }) {
+        const int rc = run(base + " " + bad + " -o " + d.file("m.safetensors"), d, nullptr, &err);
+        EXPECT_TRUE(rc == 2 || rc == 3) << bad << ": " << rc << " " << err;
+        EXPECT_EQ(err.find("internal error"), std::string::npos) << bad << ": " << err;
+        const std::string opt = std::string(bad).substr(0, std::string(bad).find(' '));
+        EXPECT_NE(err.find(opt.substr(2)), std::string::npos) << bad << ": " << err;
+    }
+    // Outputs that cannot be written fail at once, before any epoch.
+    EXPECT_EQ(run(base + " -o " + d.file("missing/m.safetensors"), d, nullptr, &err), 3);
+    EXPECT_NE(err.find("does not exist"), std::string::npos) << err;
+    EXPECT_EQ(run(base + " -o " + d.file("m.safetensors") + " --log " + d.file("nolog/x.jsonl"), d, nullptr, &err), 3);
+    EXPECT_NE(err.find("--log"), std::string::npos) << err;
+    EXPECT_FALSE(steg_test::file_exists(d.file("m.safetensors.ckpt")));
+}
+
+TEST(TrainerCli, ResumeKeepsTheRunItsOptionsAndItsBest) {
+    TempDir d;
+    std::filesystem::create_directories(d.file("data"));
+    for (int i = 0; i < 8; ++i) {
+        steg_test::Image img(20, 20, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i + 80));
+        steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
+    }
+    const std::string base = STEG_TRAINER " train --covers " + d.file("data") +
+                             " --size 16 --val-fraction 0.25 --threads 1 -o " + d.file("m.safetensors");
+    const std::string train = base + " --batch 2";
+    std::string       err;
+    ASSERT_EQ(run(train + " --epochs 2", d, nullptr, &err), 0) << err;
+    // A finished run resumed has nothing to do and leaves its model (and its figures) alone.
+    const std::string model = steg_test::read_file(d.file("m.safetensors"));
+    ASSERT_EQ(run(train + " --epochs 2 --resume", d, nullptr, &err), 0) << err;
+    EXPECT_NE(err.find("nothing to do"), std::string::npos) << err;
+    EXPECT_EQ(steg_test::read_file(d.file("m.safetensors")), model);
+    // Resuming with options that change the batches is refused, naming the option.
+    EXPECT_EQ(run(base + " --epochs 3 --resume --batch 3", d, nullptr, &err), 3);
+    EXPECT_NE(err.find("--batch 2, not 3"), std::string::npos) << err;
+    EXPECT_EQ(run(train + " --epochs 3 --resume --seed 5", d, nullptr, &err), 3);
+    EXPECT_NE(err.find("--seed"), std::string::npos) << err;
+    // The best validation score travels in the checkpoint: a resumed run's later, worse
+    // epochs do not replace the best model.
+    const std::string best = steg_test::read_file(d.file("m.best.safetensors"));
+    steg::TrainOptions o;
+    o.size = 16, o.batch = 2, o.threads = 1, o.device = STEG_DEVICE_CPU;
+    steg::Trainer t(o);
+    t.load_checkpoint(d.file("m.safetensors.ckpt"));
+    EXPECT_GT(t.best_score(), 0.0);  // the score of the best epoch, not -inf
+    t.set_best_score(1e9);           // as if the run had validated far better
+    t.save_checkpoint(d.file("m.safetensors.ckpt"));
+    ASSERT_EQ(run(train + " --epochs 3 --resume", d, nullptr, &err), 0) << err;
+    EXPECT_EQ(steg_test::read_file(d.file("m.best.safetensors")), best);
 }

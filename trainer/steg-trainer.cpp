@@ -8,8 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <numeric>
 #include <chrono>
+#include <cmath>
+#include <numeric>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -23,6 +24,20 @@ using json = nlohmann::json;
 namespace {
 
 std::atomic<bool> g_stop{ false };
+
+// A finite number >= 0 (> 0 with `positive`): NaN and infinities are refused by name.
+CLI::Validator finite_number(bool positive) {
+    return CLI::Validator(
+        [positive](std::string & text) -> std::string {
+            char *       end = nullptr;
+            const double v   = std::strtod(text.c_str(), &end);
+            if (text.empty() || *end != '\0' || !std::isfinite(v) || v < 0 || (positive && v == 0)) {
+                return "'" + text + "' is not a finite number " + (positive ? "above 0" : "of 0 or more");
+            }
+            return "";
+        },
+        positive ? "POSITIVE" : "NONNEGATIVE");
+}
 
 void on_signal(int) {
     g_stop = true;  // finish the running step, write a checkpoint, exit
@@ -77,6 +92,26 @@ void check_sizes(const steg::ImageSet & set, int size, const char * role) {
                                                              std::to_string(img.width) + "x" + std::to_string(img.height) +
                                                              ", smaller than --size " + std::to_string(size));
         }
+    }
+}
+
+// Throws (exit 3) unless `path` can be written: its folder exists and may be written,
+// and it is not itself a folder.
+void check_writable(const std::string & path, const char * option) {
+    namespace fs = std::filesystem;
+    const fs::path  p   = path;
+    const fs::path  dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+        throw steg::Error(STEG_ERR_INVALID_ARGUMENT, option + std::string(" '") + path + "' is a folder: give a file name");
+    }
+    if (!fs::is_directory(dir, ec)) {
+        throw steg::Error(STEG_ERR_IO, option + std::string(" '") + path + "': the folder '" + dir.string() +
+                                           "' does not exist");
+    }
+    if (access(dir.c_str(), W_OK) != 0) {
+        throw steg::Error(STEG_ERR_IO, option + std::string(" '") + path + "': no permission to write in '" +
+                                           dir.string() + "'");
     }
 }
 
@@ -177,6 +212,16 @@ int train(TrainArgs & a) {
     if (a.log.empty()) {
         a.log = a.out + ".log.jsonl";
     }
+    if (a.val_fraction + a.test_fraction >= 0.95) {
+        throw steg::Error(STEG_ERR_INVALID_ARGUMENT, "--val-fraction and --test-fraction together hold out " +
+                                                         std::to_string(int(100 * (a.val_fraction + a.test_fraction))) +
+                                                         " % of the images: leave at least 5 % to train on");
+    }
+    if (lead) {  // every file rank 0 will write, before the data is loaded and an epoch is spent
+        check_writable(a.out, "-o");
+        check_writable(a.checkpoint, "--checkpoint");
+        check_writable(a.log, "--log");
+    }
     const bool     same     = a.payloads.empty();
     steg::ImageSet covers   = load_all(a.covers, a.o.size, a.o.size);
     steg::ImageSet payloads = same ? steg::ImageSet() : load_all(a.payloads, a.o.size, a.o.size);
@@ -215,6 +260,13 @@ int train(TrainArgs & a) {
     if (a.resume) {
         t.load_checkpoint(a.checkpoint);
         std::fprintf(stderr, "resumed from %s after epoch %d\n", a.checkpoint.c_str(), t.epoch());
+        if (t.epoch() >= a.o.epochs) {
+            // Finished: its model was written when it ended; writing it again here would
+            // replace the run's figures with those of no validation at all.
+            std::fprintf(stderr, "the run has finished all %d epochs: nothing to do (%s was written when it ended; "
+                                 "raise --epochs to train on)\n", a.o.epochs, a.out.c_str());
+            return 0;
+        }
     }
     std::fprintf(stderr, "training on %s: %zu cover and %zu payload training images, %zu validation pairs\n",
                  t.device_name(), cs.train.size(), same ? cs.train.size() : ps.train.size(), val_pairs.size());
@@ -231,7 +283,7 @@ int train(TrainArgs & a) {
     const auto    start = std::chrono::steady_clock::now();
     steg::EvalStats   last{};
     int               steps_total = 0;
-    double            best_score  = -1e9;
+
     const std::string best_path   = a.out.substr(0, a.out.rfind(".safetensors")) + ".best.safetensors";
     while (t.epoch() < a.o.epochs) {
         auto pairs = steg::epoch_pairs(cs.train, ps.train, same, a.o.repeat, a.o.seed, t.epoch());
@@ -245,7 +297,7 @@ int train(TrainArgs & a) {
         };
         steg::EpochStats s = t.train_epoch(covers, pay, pairs, g_stop, on_step);
         steps_total += s.steps;
-        if (lead) {
+        if (lead && s.interrupted) {
             t.save_checkpoint(a.checkpoint);
         }
         if (s.interrupted) {
@@ -273,8 +325,8 @@ int train(TrainArgs & a) {
             line["val"] = eval_json(last);
             // Keep the best validated weights: a late divergence must not cost the run.
             const double score = last.hybrid_psnr + last.revealed_psnr;
-            if (score > best_score) {
-                best_score = score;
+            if (score > t.best_score()) {
+                t.set_best_score(score);
                 json m     = eval_json(last);
                 m["set"]   = "validation split";
                 m["size"]  = val_size;
@@ -284,6 +336,7 @@ int train(TrainArgs & a) {
                 line["best"] = true;
             }
         }
+        t.save_checkpoint(a.checkpoint);  // after validation: it carries the best score so far
         log << line.dump() << "\n" << std::flush;
         std::fprintf(stderr, "%sepoch %d/%d  loss %.4f (cover %.3f, payload %.3f)  %.0f img/s  data wait %.0f%%",
                      tty ? "\r" : "", s.epoch, a.o.epochs, s.loss, s.cover_term, s.payload_term, s.images_per_s,
@@ -432,12 +485,12 @@ int main(int argc, char ** argv) {
     tr->add_option("--size", ta.o.size, "training crop edge in pixels")->capture_default_str()->check(CLI::Range(11, 4096));
     tr->add_option("--batch", ta.o.batch, "batch size")->capture_default_str()->check(CLI::Range(1, 4096));
     tr->add_option("--epochs", ta.o.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 1000000));
-    tr->add_option("--repeat", ta.o.repeat, "passes over the training images per epoch")->capture_default_str();
-    tr->add_option("--lr", ta.o.lr, "Adam learning rate")->capture_default_str();
+    tr->add_option("--repeat", ta.o.repeat, "passes over the training images per epoch")->capture_default_str()->check(CLI::Range(1, 100000));
+    tr->add_option("--lr", ta.o.lr, "Adam learning rate")->capture_default_str()->check(finite_number(true));
     tr->add_option("--schedule", ta.schedule, "learning-rate schedule")->check(CLI::IsMember({ "constant", "cosine" }))->capture_default_str();
-    tr->add_option("--lr-min", ta.o.lr_min, "final learning rate of the cosine schedule")->capture_default_str();
+    tr->add_option("--lr-min", ta.o.lr_min, "final learning rate of the cosine schedule")->capture_default_str()->check(finite_number(false));
     tr->add_option("--warmup", ta.o.warmup, "epochs of linear learning-rate warm-up (useful with --init)")->capture_default_str()->check(CLI::NonNegativeNumber);
-    tr->add_option("--alpha", ta.o.alpha, "weight of the cover term ||Ih - Oe||^2")->capture_default_str();
+    tr->add_option("--alpha", ta.o.alpha, "weight of the cover term ||Ih - Oe||^2")->capture_default_str()->check(finite_number(false));
     tr->add_option("--alpha-hold", ta.o.alpha_hold, "epochs without the cover term at the start (the payload is learnt first)")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--alpha-start", ta.o.alpha_start, "cover weight after --alpha-hold, moving geometrically to --alpha over --alpha-ramp epochs (0: no ramp)")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--alpha-ramp", ta.o.alpha_ramp, "epochs over which the cover weight moves from --alpha-start to --alpha")->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -446,19 +499,19 @@ int main(int argc, char ** argv) {
     auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
                    "rehman2017 (the paper's: the encoder outputs the hybrid) or rehman2017-residual (it outputs the change to the cover); with --init, that model's")
         ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual" }))->capture_default_str();
-    tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str();
-    tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str();
+    tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str()->check(finite_number(false));
+    tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str()->check(finite_number(false));
     tr->add_option("--seed", ta.o.seed, "seed of the split, the pairing, the crops and the init")->capture_default_str();
-    tr->add_option("--val-fraction", ta.val_fraction, "share of images held out for validation")->capture_default_str();
-    tr->add_option("--test-fraction", ta.test_fraction, "share of images held out for testing (never seen)")->capture_default_str();
+    tr->add_option("--val-fraction", ta.val_fraction, "share of images held out for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    tr->add_option("--test-fraction", ta.test_fraction, "share of images held out for testing (never seen)")->capture_default_str()->check(CLI::Range(0.0, 0.9));
     tr->add_option("--val-every", ta.val_every, "validate every N epochs (the best model is kept as OUTPUT.best.safetensors)")->capture_default_str()->check(CLI::PositiveNumber);
-    tr->add_option("--val-size", ta.val_size, "validation image size (default: --size)");
-    tr->add_option("--val-max", ta.val_max, "at most this many validation pairs")->capture_default_str();
+    tr->add_option("--val-size", ta.val_size, "validation image size (default: --size)")->check(CLI::Range(0, 4096));
+    tr->add_option("--val-max", ta.val_max, "at most this many validation pairs")->capture_default_str()->check(CLI::Range(1, 1000000));
     tr->add_flag("--float-hybrid", ta.o.float_hybrid, "train on the float hybrid as the paper did (default: 8-bit hybrid)");
     tr->add_option("--payload-mode", ta.payload_mode, "payload from an RGB image: gray (BT.601) or one random channel")
         ->check(CLI::IsMember({ "gray", "channel" }))->capture_default_str();
     tr->add_option("--device", ta.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();
-    tr->add_option("--threads", ta.o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+    tr->add_option("--threads", ta.o.threads, "CPU threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
     tr->add_flag("--amp", ta.o.amp, "bf16 autocast of the convolutions (CUDA, or a CPU with AVX512-BF16/AMX); weights and loss stay fp32");
     tr->add_flag("--no-channels-last", ta.no_channels_last, "keep NCHW tensors (channels-last is the default: faster kernels)");
     tr->add_option("--data-workers", ta.o.data_workers, "threads that cut the training crops")->capture_default_str()->check(CLI::Range(0, 64));
@@ -508,7 +561,7 @@ int main(int argc, char ** argv) {
             o.device       = STEG_DEVICE_CPU;
             o.architecture = steg::Trainer::checkpoint_architecture(ex_ckpt);
             steg::Trainer t(o);
-            t.load_checkpoint(ex_ckpt);
+            t.load_checkpoint(ex_ckpt, false);
             t.export_model(ex_out, { { "training", json({ { "checkpoint_epoch", t.epoch() } }).dump() } });
             std::fprintf(stderr, "wrote %s from %s (epoch %d)\n", ex_out.c_str(), ex_ckpt.c_str(), t.epoch());
             return 0;

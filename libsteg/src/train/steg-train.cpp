@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace steg {
@@ -137,6 +138,18 @@ torch::Tensor cover_norm_sq(const torch::Tensor & d, double chroma_weight) {
     return chroma_weight * all - (chroma_weight - 1.0) * gray;
 }
 
+// The options that decide which batches a run trains, in the order a checkpoint
+// records them: a resumed run must agree on each.
+std::vector<std::pair<std::string, std::string>> run_identity(const TrainOptions & o, int world_size) {
+    return { { "--batch", std::to_string(o.batch) },
+             { "--seed", std::to_string(o.seed) },
+             { "--size", std::to_string(o.size) },
+             { "--repeat", std::to_string(o.repeat) },
+             { "--architecture", o.architecture },
+             { "--payload-mode", o.payload_mode == PayloadMode::Gray ? "gray" : "channel" },
+             { "--world-size", std::to_string(world_size) } };
+}
+
 steg_image view_rgb(RgbImage & img) {
     return { img.width, img.height, STEG_FORMAT_RGB8, 0, img.pixels.data() };
 }
@@ -150,6 +163,7 @@ struct Trainer::Impl {
     int                                 epoch = 0;  // completed epochs
     int                                 step  = 0;  // steps done in the running epoch (after an interrupt)
     int                                 skipped_in_a_row = 0;
+    double                              best_score = -std::numeric_limits<double>::infinity();
     std::unique_ptr<Communicator>       comm;            // distributed runs only
     bool                                synced = false;  // weights taken from rank 0 since the last load
 
@@ -517,6 +531,10 @@ void Trainer::save_checkpoint(const std::string & path) const {
     archive.write("architecture", c10::IValue(std::string(m.model.architecture())));
     archive.write("epoch", torch::tensor(int64_t(m.epoch)));
     archive.write("step", torch::tensor(int64_t(m.step)));
+    archive.write("best_score", torch::tensor(m.best_score, torch::kFloat64));
+    for (const auto & [flag, value] : run_identity(opt_, world_size())) {
+        archive.write("run" + flag, c10::IValue(value));
+    }
     for (const auto & p : m.model.encoder->named_parameters()) {
         archive.write("encoder." + p.key(), p.value().detach().cpu());
     }
@@ -548,7 +566,7 @@ std::string Trainer::checkpoint_architecture(const std::string & path) {
     return arch.toStringRef();
 }
 
-void Trainer::load_checkpoint(const std::string & path) {
+void Trainer::load_checkpoint(const std::string & path, bool same_run) {
     auto &                         m = *impl_;
     torch::serialize::InputArchive archive, optimizer;
     try {
@@ -561,6 +579,16 @@ void Trainer::load_checkpoint(const std::string & path) {
         throw Error(STEG_ERR_MODEL, "'" + path + "' is a checkpoint of another architecture (this run trains '" +
                                         std::string(m.model.architecture()) + "': give the run's --architecture)");
     }
+    // A checkpoint of another run's batches: resuming would not continue that run.
+    for (const auto & [flag, value] : run_identity(opt_, world_size())) {
+        c10::IValue v;
+        if (same_run && archive.try_read("run" + flag, v) && v.isString() && v.toStringRef() != value) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "'" + path + "' is a checkpoint of a run with " + flag + " " +
+                                                       v.toStringRef() + ", not " + value +
+                                                       ": resume with the run's own options (or start a new run "
+                                                       "from its weights: steg-trainer export, then --init)");
+        }
+    }
     try {
         torch::NoGradGuard no_grad;
         auto               read = [&](const std::string & key) {
@@ -569,6 +597,9 @@ void Trainer::load_checkpoint(const std::string & path) {
             return t;
         };
         m.epoch = int(read("epoch").item<int64_t>());
+        torch::Tensor best;
+        m.best_score = archive.try_read("best_score", best) ? best.item<double>()
+                                                            : -std::numeric_limits<double>::infinity();
         m.step  = int(read("step").item<int64_t>());
         for (auto & p : m.model.encoder->named_parameters()) {
             p.value().copy_(read("encoder." + p.key()));
@@ -600,6 +631,14 @@ void Trainer::import_model(const std::string & path) {
     impl_->model.residual = loaded.residual;  // the layers are the same; the file says what they mean
     impl_->synced         = false;
     opt_.architecture     = loaded.architecture();
+}
+
+double Trainer::best_score() const {
+    return impl_->best_score;
+}
+
+void Trainer::set_best_score(double score) {
+    impl_->best_score = score;
 }
 
 const std::map<std::string, std::string> & Trainer::model_metadata() const {

@@ -127,9 +127,20 @@ class Trainer {
     // Loss terms of Eq. 1 for one batch without training (for tests and reports).
     EpochStats loss_of(const Batch & batch);
 
-    // Checkpoint: weights, Adam state, epoch and step, options; written atomically.
+    // Checkpoint: weights, Adam state, epoch and step, the best validation score and
+    // the options that decide the run's batches (batch, seed, crop size, repeat,
+    // architecture, payload mode, number of ranks); written atomically. Loading one
+    // made with other such options throws steg::Error(STEG_ERR_INVALID_ARGUMENT): the
+    // resumed run would not continue the same sequence of batches.
     void save_checkpoint(const std::string & path) const;
-    void load_checkpoint(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
+    // `same_run` false: only the weights and state are wanted (export), whatever the
+    // options of the run that wrote it.
+    void load_checkpoint(const std::string & path, bool same_run = true);  // throws steg::Error(STEG_ERR_MODEL)
+
+    // The best validation score of the run so far (kept in checkpoints, so that a
+    // resumed run does not overwrite its best model with a worse one); -inf at first.
+    double best_score() const;
+    void   set_best_score(double score);
 
     // The architecture a checkpoint holds (to make the Trainer that loads it).
     static std::string checkpoint_architecture(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
