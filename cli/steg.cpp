@@ -511,8 +511,9 @@ int main(int argc, char ** argv) {
     add_enum(info, STEG_PARAM_DEVICE, mo.device);
 
     for (auto * sub : { hide, reveal, compare }) {
-        sub->add_option("--max-pixels", max_pixels, "refuse input images with more pixels than this")
-            ->check(CLI::PositiveNumber)
+        sub->add_option("--max-pixels", max_pixels, "refuse input images with more pixels than this (a guard against "
+                                                   "decompression bombs; at most 2^40)")
+            ->check(CLI::Range(int64_t(1), int64_t(1) << 40))
             ->capture_default_str();
     }
     for (auto * sub : { hide, reveal, compare, info }) {

@@ -323,3 +323,14 @@ TEST_F(Cli, AllOutputsOrNone) {
     EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 3) << steg_test::read_file(dir.file("err"));
     EXPECT_TRUE(std::filesystem::is_empty(dir.file("out")));
 }
+
+TEST_F(Cli, MaxPixelsIsARangeNotAWayAroundTheLimit) {
+    for (const char * v : { "0", "-5", "99999999999999999999", "2000000000000" }) {
+        Result r = run("compare " + dir.file("cover.png") + " " + dir.file("cover.png") + " --max-pixels " + v);
+        EXPECT_EQ(r.code, 2) << v << ": " << r.err;
+        EXPECT_LT(r.err.size(), 300u) << r.err;  // a sentence, not a 309-digit range
+    }
+    Result r = run("compare " + dir.file("cover.png") + " " + dir.file("cover.png") + " --max-pixels 6000");
+    EXPECT_EQ(r.code, 3) << r.err;  // 96x64 = 6144 pixels: over the limit
+    EXPECT_NE(r.err.find("more than the limit"), std::string::npos) << r.err;
+}

@@ -7,6 +7,7 @@
 #include <png.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <csignal>
 #include <cmath>
 #include <cstring>
@@ -252,6 +253,104 @@ TEST(ImageFile, LongestFileNamesAndFoldersAsOutputs) {
     EXPECT_EQ(steg_image_save(d.file(name).c_str(), &a.img, 0), STEG_OK) << steg_last_error();
     EXPECT_TRUE(std::filesystem::exists(d.file(name)));
     std::filesystem::create_directories(d.file("dir.png"));
-    EXPECT_EQ(steg_image_save(d.file("dir.png").c_str(), &a.img, 0), STEG_ERR_IO);
+    EXPECT_EQ(steg_image_save(d.file("dir.png").c_str(), &a.img, 0), STEG_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(steg_last_error()).find("folder"), std::string::npos) << steg_last_error();
+}
+
+TEST(ImageFile, ProblemsAreNamedInWords) {
+    TempDir d;
+    Image   a(256, 256, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(a.img, 12);
+    ASSERT_EQ(steg_image_save(d.file("a.png").c_str(), &a.img, 0), STEG_OK);
+    ASSERT_EQ(steg_image_save(d.file("a.jpg").c_str(), &a.img, STEG_SAVE_ALLOW_LOSSY), STEG_OK);
+    const std::string png = steg_test::read_file(d.file("a.png")), jpg = steg_test::read_file(d.file("a.jpg"));
+
+    // A truncated PNG says so (libpng's own words are "Read Error").
+    steg_test::write_file(d.file("t.png"), png.substr(0, png.size() * 2 / 3));
+    EXPECT_NE(load_error(d.file("t.png")).find("ends early"), std::string::npos) << load_error(d.file("t.png"));
+    // A folder is not an "empty" image.
+    std::filesystem::create_directories(d.file("dir.png"));
+    EXPECT_NE(load_error(d.file("dir.png")).find("is a folder"), std::string::npos) << load_error(d.file("dir.png"));
+    // A JPEG whose data stops early but which ends with a proper end marker: libjpeg only
+    // warns and fills the rest with gray; it is refused.
+    const auto sos = jpg.find("\xff\xda");
+    ASSERT_NE(sos, std::string::npos);
+    steg_test::write_file(d.file("cut.jpg"), jpg.substr(0, sos + (jpg.size() - sos) / 3) + "\xff\xd9");
+    EXPECT_NE(load_error(d.file("cut.jpg")).find("damaged or truncated"), std::string::npos) << load_error(d.file("cut.jpg"));
+    // A small JPEG whose frame header declares 16000 x 16000 pixels (under the pixel
+    // limit) is refused at once: it cannot hold that picture.
+    std::string big = jpg;
+    const auto  sof = big.find("\xff\xc0");
+    ASSERT_NE(sof, std::string::npos);
+    big[sof + 5] = big[sof + 7] = char(0x3e);
+    big[sof + 6] = big[sof + 8] = char(0x80);
+    steg_test::write_file(d.file("bomb.jpg"), big);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_NE(load_error(d.file("bomb.jpg")).find("hostile"), std::string::npos) << load_error(d.file("bomb.jpg"));
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+}
+
+TEST(ImageFile, GrayPngWithATransparentLevelLoadsAsRgba) {
+    // PngSuite's tbbn0g04 and friends: gray with a tRNS chunk naming one transparent level.
+    TempDir     d;
+    FILE *      fp  = fopen(d.file("trns.png").c_str(), "wb");
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop   info = png_create_info_struct(png);
+    png_init_io(png, fp);
+    png_set_IHDR(png, info, 4, 2, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_color_16 transparent{};
+    transparent.gray = 50;
+    png_set_tRNS(png, info, nullptr, 0, &transparent);
+    png_write_info(png, info);
+    uint8_t rows[2][4] = { { 0, 50, 100, 255 }, { 50, 50, 7, 8 } };
+    for (auto & r : rows) png_write_row(png, r);
+    png_write_end(png, nullptr);
+    png_destroy_write_struct(&png, &info);
+    fclose(fp);
+    Image img;
+    ASSERT_EQ(steg_image_load(d.file("trns.png").c_str(), 0, &img.img), STEG_OK) << steg_last_error();
+    ASSERT_EQ(img.img.format, STEG_FORMAT_RGBA8);
+    EXPECT_EQ(img.px(2, 0)[0], 100);
+    EXPECT_EQ(img.px(2, 0)[2], 100);
+    EXPECT_EQ(img.px(2, 0)[3], 255);  // opaque
+    EXPECT_EQ(img.px(1, 0)[3], 0);    // the transparent level
+    EXPECT_EQ(img.px(0, 1)[3], 0);
+}
+
+TEST(CApi, OutOfRangeEnumsAndTilesAreRefused) {
+    TempDir d;
+    steg_test::write_random_model(d.file("m.safetensors"), 3);
+    Image src(8, 8, STEG_FORMAT_RGB8), out;
+    int   bad = 7;
+    steg_fit     fit;
+    steg_channel channel;
+    std::memcpy(&fit, &bad, sizeof bad);  // what a C caller can pass
+    std::memcpy(&channel, &bad, sizeof bad);
+    EXPECT_EQ(steg_payload_prepare(&src.img, 8, 8, fit, STEG_CHANNEL_LUMA, &out.img), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("unknown fit 7"), std::string::npos) << steg_last_error();
+    EXPECT_EQ(steg_payload_prepare(&src.img, 8, 8, STEG_FIT_SCALE, channel, &out.img), STEG_ERR_INVALID_ARGUMENT);
+    steg_format format;
+    bad = 2;  // between GRAY8 (1) and RGB8 (3)
+    std::memcpy(&format, &bad, sizeof bad);
+    Image x;
+    EXPECT_EQ(steg_image_alloc(&x.img, 4, 4, format), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(steg_format_channels(format), 0);
+    steg_image odd = src.img;
+    odd.format     = format;
+    EXPECT_EQ(steg_payload_prepare(&odd, 8, 8, STEG_FIT_SCALE, STEG_CHANNEL_LUMA, &out.img), STEG_ERR_INVALID_ARGUMENT);
+    steg_context_params p = steg_context_default_params();
+    bad                   = 9;
+    std::memcpy(&p.device, &bad, sizeof bad);
+    EXPECT_EQ(steg_init_from_file(d.file("m.safetensors").c_str(), p), nullptr);
+    EXPECT_NE(std::string(steg_last_error()).find("unknown device 9"), std::string::npos) << steg_last_error();
+    for (int tile : { 1, 6, 31, 20000 }) {
+        p           = steg_context_default_params();
+        p.tile_size = tile;
+        EXPECT_EQ(steg_init_from_file(d.file("m.safetensors").c_str(), p), nullptr) << tile;
+        EXPECT_NE(std::string(steg_last_error()).find("tile"), std::string::npos) << steg_last_error();
+    }
+    std::filesystem::create_directories(d.file("models"));
+    EXPECT_EQ(steg_init_from_file(d.file("models").c_str(), steg_context_default_params()), nullptr);
+    EXPECT_NE(std::string(steg_last_error()).find("is a folder"), std::string::npos) << steg_last_error();
 }

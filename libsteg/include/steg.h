@@ -132,7 +132,10 @@ struct steg_context;
 STEG_API const char * steg_version(void);
 
 /* The message and the status of the last failure on this thread ("" and STEG_OK if
- * the last call succeeded). The status tells why steg_init_from_file returned NULL. */
+ * the last call succeeded). The status tells why steg_init_from_file returned NULL.
+ * The string belongs to libsteg and stays valid, unchanged, until this thread's next
+ * call of a steg_ function that reports a status (any call that can fail), or until the
+ * thread ends: copy it to keep it longer. */
 STEG_API const char *     steg_last_error(void);
 STEG_API enum steg_status steg_last_status(void);
 

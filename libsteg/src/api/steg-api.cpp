@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,23 @@ void check_colour(const steg_image & img, const char * what) {
         throw Error(STEG_ERR_INVALID_ARGUMENT, std::string(what) +
                                                    " is grayscale, but a hybrid needs three colour channels: convert "
                                                    "it to RGB first");
+    }
+}
+
+// The integer a C enum argument holds, read without loading it as the enum type: a
+// caller may pass any int (a cast from a config file, a mistake), and loading an
+// out-of-range value as the enum is undefined behaviour in C++.
+template <class E> int32_t enum_value(const E & e) {
+    static_assert(sizeof(E) == sizeof(int32_t), "steg.h's enums are int-sized");
+    int32_t v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
+
+void check_range(int32_t v, int32_t lo, int32_t hi, const char * what) {
+    if (v < lo || v > hi) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "unknown " + std::string(what) + " " + std::to_string(v) + " (valid: " +
+                                                   std::to_string(lo) + " to " + std::to_string(hi) + ")");
     }
 }
 
@@ -139,8 +157,18 @@ steg_context * steg_init_from_file(const char * model_path, steg_context_params 
         if (!model_path || !*model_path) {
             throw Error(STEG_ERR_MODEL, "no model file given and no default model found (set STEG_MODEL)");
         }
-        if (params.device < STEG_DEVICE_AUTO || params.device > STEG_DEVICE_CUDA) {
-            throw Error(STEG_ERR_INVALID_ARGUMENT, "unknown device " + std::to_string(int(params.device)));
+        check_range(enum_value(params.device), STEG_DEVICE_AUTO, STEG_DEVICE_CUDA, "device");
+        for (auto [param, value] : { std::pair{ STEG_PARAM_TILE, params.tile_size },
+                                     std::pair{ STEG_PARAM_THREADS, params.n_threads } }) {
+            const steg_param_spec * spec = steg_param_get(param);
+            if (value != 0 && (value < spec->min_value || value > spec->max_value)) {
+                // 0 takes the default; a tile smaller than the networks' reach would make
+                // an in-place hide read pixels it has already written.
+                throw Error(STEG_ERR_INVALID_ARGUMENT, std::string(spec->name) + " " + std::to_string(value) +
+                                                           " is out of range (0 for the default, or " +
+                                                           std::to_string(spec->min_value) + " to " +
+                                                           std::to_string(spec->max_value) + ")");
+            }
         }
         auto c       = std::make_unique<steg_context>();
         c->engine    = std::make_unique<Engine>(model_path,
@@ -225,6 +253,8 @@ steg_status steg_payload_prepare(const steg_image * src, int32_t width, int32_t 
         if (!out) {
             throw Error(STEG_ERR_INVALID_ARGUMENT, "output image is NULL");
         }
+        check_range(enum_value(fit), STEG_FIT_SCALE, STEG_FIT_LETTERBOX, "fit");
+        check_range(enum_value(channel), STEG_CHANNEL_LUMA, STEG_CHANNEL_B, "payload channel");
         check_image(src, "payload");
         prepare_payload(*src, width, height, fit, channel, *out);
     });
@@ -234,6 +264,10 @@ steg_status steg_image_alloc(steg_image * img, int32_t width, int32_t height, st
     return guarded([&] {
         if (!img) {
             throw Error(STEG_ERR_INVALID_ARGUMENT, "image is NULL");
+        }
+        const int32_t f = enum_value(format);
+        if (f != STEG_FORMAT_GRAY8 && f != STEG_FORMAT_RGB8 && f != STEG_FORMAT_RGBA8) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "unknown pixel format " + std::to_string(f));
         }
         alloc_image(*img, width, height, format);
     });
@@ -246,7 +280,7 @@ void steg_image_free(steg_image * img) {
 }
 
 int32_t steg_format_channels(steg_format format) {
-    switch (format) {
+    switch (enum_value(format)) {  // any int: an unknown format has 0 channels
         case STEG_FORMAT_GRAY8: return 1;
         case STEG_FORMAT_RGB8: return 3;
         case STEG_FORMAT_RGBA8: return 4;

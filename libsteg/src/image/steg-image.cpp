@@ -29,6 +29,7 @@ struct Decoded {
     int32_t   height   = 0;
     int       channels = 0;
     uint8_t * pixels   = nullptr;  // malloc'd
+    int64_t   file_size = -1;      // of the file being read, when known
     char      error[JMSG_LENGTH_MAX + 200] = { 0 };
 };
 
@@ -36,7 +37,11 @@ struct Decoded {
 
 void png_on_error(png_structp png, png_const_charp msg) {
     auto * d = static_cast<Decoded *>(png_get_error_ptr(png));
-    snprintf(d->error, sizeof d->error, "%s", msg);
+    if (std::strcmp(msg, "Read Error") == 0) {  // libpng's words for running out of data
+        snprintf(d->error, sizeof d->error, "the file ends early (truncated or damaged PNG)");
+    } else {
+        snprintf(d->error, sizeof d->error, "damaged PNG (%s)", msg);
+    }
     png_longjmp(png, 1);
 }
 
@@ -69,8 +74,10 @@ bool decode_png(FILE * fp, int64_t max_pixels, Decoded * d) {
     const int color = png_get_color_type(png, info);
     png_set_expand(png);     // palette -> RGB, low-bit gray -> 8 bits, tRNS -> alpha
     png_set_scale_16(png);   // 16 -> 8 bits, rounded
-    if (color == PNG_COLOR_TYPE_GRAY_ALPHA) {
-        png_set_gray_to_rgb(png);  // there is no gray+alpha format: keep the alpha as RGBA
+    if (color == PNG_COLOR_TYPE_GRAY_ALPHA || (color == PNG_COLOR_TYPE_GRAY && png_get_valid(png, info, PNG_INFO_tRNS))) {
+        // There is no gray+alpha format: keep the alpha (or a transparent gray level,
+        // which png_set_expand makes alpha) as RGBA.
+        png_set_gray_to_rgb(png);
     }
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
@@ -115,10 +122,13 @@ void jpeg_on_error(j_common_ptr cinfo) {
 
 void jpeg_on_message(j_common_ptr cinfo, int level) {
     auto * e = reinterpret_cast<JpegError *>(cinfo->err);
-    // libjpeg only warns about a file that ends early and fills the rest with gray;
-    // an image with a missing part is an error for us.
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    // libjpeg only warns about damaged data (a file that ends early, or whose data
+    // stops before an end marker), fills what is missing with gray, and goes on. An
+    // image with missing parts is an error for us: every warning is, except stray bytes
+    // between markers, which cost no pixel.
+    if (level < 0 && cinfo->err->msg_code != JWRN_EXTRANEOUS_DATA && !e->truncated) {
         e->truncated = true;
+        (*cinfo->err->format_message)(cinfo, e->decoded->error);
     }
 }
 
@@ -140,6 +150,18 @@ bool decode_jpeg(FILE * fp, int64_t max_pixels, Decoded * d) {
     if (int64_t(cinfo.image_width) * int64_t(cinfo.image_height) > max_pixels) {
         snprintf(d->error, sizeof d->error, "declares %ux%u pixels, more than the limit of %lld", cinfo.image_width,
                  cinfo.image_height, (long long) max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
+    // Every 8x8 block of the first component costs at least one bit even in the most
+    // compressible JPEG (its DC code), so a file far smaller than blocks / 8 bytes cannot
+    // hold the picture it declares: refuse it before allocating and decoding garbage
+    // (a 6 KB file declaring 16000x16000 pixels would take a minute and 2 GB).
+    const int64_t blocks = ((int64_t(cinfo.image_width) + 7) / 8) * ((int64_t(cinfo.image_height) + 7) / 8);
+    if (d->file_size >= 0 && d->file_size < blocks / 16) {
+        snprintf(d->error, sizeof d->error,
+                 "declares %ux%u pixels but holds only %lld bytes: a damaged or hostile JPEG",
+                 cinfo.image_width, cinfo.image_height, (long long) d->file_size);
         jpeg_destroy_decompress(&cinfo);
         return false;
     }
@@ -168,7 +190,8 @@ bool decode_jpeg(FILE * fp, int64_t max_pixels, Decoded * d) {
         }
     }
     if (err.truncated) {
-        snprintf(d->error, sizeof d->error, "file is truncated (the JPEG data ends early)");
+        const std::string why = d->error;
+        snprintf(d->error, sizeof d->error, "damaged or truncated JPEG data (libjpeg: %s)", why.c_str());
         jpeg_destroy_decompress(&cinfo);
         return false;
     }
@@ -246,8 +269,10 @@ void check_image(const steg_image * img, const char * what) {
     if (!img) {
         throw Error(STEG_ERR_INVALID_ARGUMENT, w + " is NULL");
     }
-    if (steg_format_channels(img->format) == 0) {
-        throw Error(STEG_ERR_INVALID_ARGUMENT, w + " has an unknown pixel format");
+    int32_t format;  // read as an int: a caller may have put any value there
+    std::memcpy(&format, &img->format, sizeof format);
+    if (format != STEG_FORMAT_GRAY8 && format != STEG_FORMAT_RGB8 && format != STEG_FORMAT_RGBA8) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, w + " has an unknown pixel format (" + std::to_string(format) + ")");
     }
     if (img->width <= 0 || img->height <= 0) {
         throw Error(STEG_ERR_INVALID_ARGUMENT,
@@ -284,6 +309,11 @@ void load_image(const std::string & path, int64_t max_pixels, steg_image & out) 
     if (max_pixels <= 0) {
         max_pixels = STEG_DEFAULT_MAX_PIXELS;
     }
+    struct stat st;
+    const bool  have_stat = stat(path.c_str(), &st) == 0;
+    if (have_stat && S_ISDIR(st.st_mode)) {
+        throw Error(STEG_ERR_IO, "'" + path + "' is a folder, not an image file");
+    }
     std::unique_ptr<FILE, FileCloser> fp(fopen(path.c_str(), "rb"));
     if (!fp) {
         throw Error(STEG_ERR_IO, "cannot open '" + path + "': " + std::strerror(errno));
@@ -294,6 +324,7 @@ void load_image(const std::string & path, int64_t max_pixels, steg_image & out) 
     const size_t  n        = fread(head, 1, sizeof head, fp.get());
     rewind(fp.get());
     Decoded d;
+    d.file_size = have_stat && S_ISREG(st.st_mode) ? int64_t(st.st_size) : -1;
     bool    ok;
     if (n >= 8 && png_sig_cmp(head, 0, 8) == 0) {
         // Refuse a decompression bomb before libpng reads anything more.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <sys/stat.h>
 
 using json = nlohmann::json;
 
@@ -172,13 +173,20 @@ SafetensorsFile parse_safetensors(std::vector<uint8_t> bytes, const std::string 
 }
 
 SafetensorsFile read_safetensors(const std::string & path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        throw Error(STEG_ERR_MODEL, "'" + path + "' is " + (S_ISDIR(st.st_mode) ? "a folder" : "not a regular file") +
+                                        ", not a model file (give the .safetensors file itself)");
+    }
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) {
         throw Error(STEG_ERR_MODEL, "cannot open model file '" + path + "': " + std::strerror(errno));
     }
     const std::streamoff size = in.tellg();
     if (size < 0 || static_cast<uint64_t>(size) > kMaxFileBytes) {
-        throw Error(STEG_ERR_MODEL, path + ": not a readable model file (size " + std::to_string(size) + ")");
+        throw Error(STEG_ERR_MODEL, path + ": not a readable model file (" +
+                                        (size < 0 ? std::string("its size cannot be read")
+                                                  : std::to_string(size) + " bytes, more than any model") + ")");
     }
     std::vector<uint8_t> bytes(static_cast<size_t>(size));
     in.seekg(0);
