@@ -2,13 +2,16 @@
 #   make demo    install what is missing, build, hide a photo in another and reveal it
 #   make test    install what is missing, build, run the whole test suite
 #   make bench   compare libsteg's speed with the PyTorch reference (needs ../shared)
+#   make fuzz    build the libFuzzer targets with clang and run each (FUZZ_SECONDS each)
 #   make install PREFIX=/usr/local
 BUILD  ?= build
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench install clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build demo test bench fuzz install clean
 
 all: build
 
@@ -29,8 +32,12 @@ bench: build
 	@scripts/install-deps.sh --bench
 	bench/run $(BUILD)
 
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	fuzz/run $(FUZZ_SECONDS)
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) build-fuzz out

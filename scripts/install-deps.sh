@@ -2,7 +2,7 @@
 # scripts/install-deps.sh - installs what steg needs to build, test and run its demo,
 # from the distribution's packages (Debian 12+, Ubuntu 24.04+). Installs only what is
 # missing, so it is quick to run again. Pass --bench to add the PyTorch reference's
-# python3-torch (for bench/run).
+# python3-torch (for bench/run), --fuzz to add clang and its libFuzzer (for make fuzz).
 set -euo pipefail
 
 packages=(
@@ -26,6 +26,7 @@ case $codename in
     *) packages+=(libgimp-3.0-dev) ;;
 esac
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-dev)
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
     echo "install-deps: this script knows Debian and Ubuntu only; install these by hand:" >&2

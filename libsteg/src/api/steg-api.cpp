@@ -279,15 +279,6 @@ void steg_image_free(steg_image * img) {
     }
 }
 
-int32_t steg_format_channels(steg_format format) {
-    switch (enum_value(format)) {  // any int: an unknown format has 0 channels
-        case STEG_FORMAT_GRAY8: return 1;
-        case STEG_FORMAT_RGB8: return 3;
-        case STEG_FORMAT_RGBA8: return 4;
-    }
-    return 0;
-}
-
 steg_status steg_image_load(const char * path, int64_t max_pixels, steg_image * out) {
     return guarded([&] {
         if (!path || !out) {

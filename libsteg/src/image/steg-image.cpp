@@ -264,6 +264,23 @@ int64_t row_bytes(const steg_image & img) {
     return img.stride ? img.stride : int64_t(img.width) * steg_format_channels(img.format);
 }
 
+}  // namespace steg
+
+// Part of the C API, defined here with the image code (which the torch-free fuzz
+// targets link without the rest of libsteg).
+int32_t steg_format_channels(steg_format format) {
+    int32_t f;  // read as an int: a caller may pass any value
+    std::memcpy(&f, &format, sizeof f);
+    switch (f) {
+        case STEG_FORMAT_GRAY8: return 1;
+        case STEG_FORMAT_RGB8: return 3;
+        case STEG_FORMAT_RGBA8: return 4;
+    }
+    return 0;
+}
+
+namespace steg {
+
 void check_image(const steg_image * img, const char * what) {
     const std::string w = what;
     if (!img) {
@@ -306,9 +323,6 @@ void free_image(steg_image & img) {
 }
 
 void load_image(const std::string & path, int64_t max_pixels, steg_image & out) {
-    if (max_pixels <= 0) {
-        max_pixels = STEG_DEFAULT_MAX_PIXELS;
-    }
     struct stat st;
     const bool  have_stat = stat(path.c_str(), &st) == 0;
     if (have_stat && S_ISDIR(st.st_mode)) {
@@ -318,31 +332,38 @@ void load_image(const std::string & path, int64_t max_pixels, steg_image & out) 
     if (!fp) {
         throw Error(STEG_ERR_IO, "cannot open '" + path + "': " + std::strerror(errno));
     }
+    load_image_stream(fp.get(), have_stat && S_ISREG(st.st_mode) ? int64_t(st.st_size) : -1, path, max_pixels, out);
+}
+
+void load_image_stream(FILE * fp, int64_t file_size, const std::string & name, int64_t max_pixels, steg_image & out) {
+    if (max_pixels <= 0) {
+        max_pixels = STEG_DEFAULT_MAX_PIXELS;
+    }
     // The first 24 bytes: a PNG's signature and its IHDR's width and height (the PNG
     // spec puts IHDR first), or a JPEG's SOI marker.
     unsigned char head[24] = { 0 };
-    const size_t  n        = fread(head, 1, sizeof head, fp.get());
-    rewind(fp.get());
+    const size_t  n        = fread(head, 1, sizeof head, fp);
+    rewind(fp);
     Decoded d;
-    d.file_size = have_stat && S_ISREG(st.st_mode) ? int64_t(st.st_size) : -1;
-    bool    ok;
+    d.file_size = file_size;
+    bool ok;
     if (n >= 8 && png_sig_cmp(head, 0, 8) == 0) {
         // Refuse a decompression bomb before libpng reads anything more.
         const uint64_t w = png_get_uint_32(head + 16), h = png_get_uint_32(head + 20);
         if (n == 24 && std::memcmp(head + 12, "IHDR", 4) == 0 && w * h > uint64_t(max_pixels)) {
-            throw Error(STEG_ERR_IO, "cannot read '" + path + "': declares " + std::to_string(w) + "x" +
+            throw Error(STEG_ERR_IO, "cannot read '" + name + "': declares " + std::to_string(w) + "x" +
                                          std::to_string(h) + " pixels, more than the limit of " +
                                          std::to_string(max_pixels));
         }
-        ok = decode_png(fp.get(), max_pixels, &d);
+        ok = decode_png(fp, max_pixels, &d);
     } else if (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) {
-        ok = decode_jpeg(fp.get(), max_pixels, &d);
+        ok = decode_jpeg(fp, max_pixels, &d);
     } else {
-        throw Error(STEG_ERR_IO, "'" + path + "' is " + (n == 0 ? "empty" : "not a PNG or JPEG image"));
+        throw Error(STEG_ERR_IO, "'" + name + "' is " + (n == 0 ? "empty" : "not a PNG or JPEG image"));
     }
     if (!ok) {
         free(d.pixels);
-        throw Error(STEG_ERR_IO, "cannot read '" + path + "': " + d.error);
+        throw Error(STEG_ERR_IO, "cannot read '" + name + "': " + d.error);
     }
     const steg_format format = d.channels == 1 ? STEG_FORMAT_GRAY8 : d.channels == 3 ? STEG_FORMAT_RGB8 : STEG_FORMAT_RGBA8;
     out = { d.width, d.height, format, int64_t(d.width) * d.channels, d.pixels };
