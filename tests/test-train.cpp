@@ -542,3 +542,36 @@ TEST(Data, ColourAugmentChangesCoversOnlyAndStaysOnTheGrid) {
         EXPECT_LE(level, 255.001f);
     }
 }
+
+// Distillation: the cover term first targets the teacher's hybrid, moving to the cover
+// over teacher_ramp epochs, and the decoder starts as the teacher's.
+TEST(Train, TeacherHybridIsTheFirstTargetAndItsDecoderTheStart) {
+    TempDir     d;
+    const float t_out = 0.1f;  // the teacher (paper architecture) outputs a flat 0.1
+    std::string teacher = zero_model(d, [&](steg::Model & m) {
+        m.encoder->named_parameters()["tail.4.bias"].fill_(t_out);
+        m.decoder->named_parameters()["net.12.bias"].fill_(0.25f);
+    });
+    std::filesystem::rename(teacher, d.file("teacher.safetensors"));
+    steg::TrainOptions o = tiny_options();
+    o.architecture       = steg::kArchitectureResidual;
+    o.teacher            = d.file("teacher.safetensors");
+    o.teacher_ramp       = 2;
+    steg::Trainer t(o);
+    t.import_model(zero_model(d, {}, steg::kArchitectureResidual));  // the student changes nothing: hybrid = cover
+    // import_model replaced the decoder too; a fresh trainer keeps the teacher's:
+    steg::Trainer fresh(o);
+    fresh.export_model(d.file("fresh.safetensors"), {});
+    EXPECT_NEAR(steg::load_model(d.file("fresh.safetensors")).decoder->named_parameters()["net.12.bias"].item<float>(),
+                0.25f, 1e-7);
+    const float cover = -0.2f;
+    const auto  batch = constant_batch(1, 8, cover, 0.f);
+    // Epoch 0: the target is the teacher's hybrid (0.1); the student's is the cover.
+    EXPECT_NEAR(t.loss_of(batch).cover_term, 3 * 64 * std::pow(double(cover) - t_out, 2), 1e-4);
+    // Without a teacher the same student has no cover cost at all.
+    steg::TrainOptions plain = tiny_options();
+    plain.architecture       = steg::kArchitectureResidual;
+    steg::Trainer p(plain);
+    p.import_model(zero_model(d, {}, steg::kArchitectureResidual));
+    EXPECT_NEAR(p.loss_of(batch).cover_term, 0.0, 1e-9);
+}

@@ -126,6 +126,16 @@ double scheduled_alpha(const TrainOptions & o, double epochs) {
     return o.alpha_start * std::pow(o.alpha / o.alpha_start, epochs / o.alpha_ramp);
 }
 
+// The weight of the cover in a residual model's hybrid `epochs` into the run.
+double scheduled_skip(const TrainOptions & o, double epochs) {
+    return o.skip_ramp > 0 ? std::min(1.0, epochs / o.skip_ramp) : 1.0;
+}
+
+// How far the cover term's target has moved from the teacher's hybrid to the cover.
+double scheduled_toward_cover(const TrainOptions & o, double epochs) {
+    return o.teacher.empty() ? 1.0 : o.teacher_ramp > 0 ? std::min(1.0, epochs / o.teacher_ramp) : 0.0;
+}
+
 // ||d||^2 per image with d's colour part weighted: with g = (d_r + d_g + d_b) / sqrt 3
 // the gray component, ||d||^2 = g^2 + colour^2, so w * colour^2 + g^2 is
 // w * ||d||^2 - (w - 1) * g^2.
@@ -166,12 +176,14 @@ struct Trainer::Impl {
     double                              best_score = -std::numeric_limits<double>::infinity();
     std::unique_ptr<Communicator>       comm;            // distributed runs only
     bool                                synced = false;  // weights taken from rank 0 since the last load
+    std::unique_ptr<Model>              teacher;         // TrainOptions::teacher, frozen
 
     struct Terms {
         torch::Tensor loss, cover, payload, weight;
     };
 
-    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double alpha) {
+    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double alpha, double skip,
+                  double toward_cover = 1.0) {
         if (o.channels_last) {
             host  = host.contiguous(torch::MemoryFormat::ChannelsLast);
             guest = guest.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -184,8 +196,10 @@ struct Trainer::Impl {
             AutocastBf16 amp(o.amp, device.type());
             oe = model.encoder->forward(host, guest);
         }
-        oe = model.hybrid(host, oe);
-        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual);
+        oe = model.hybrid(host, oe, skip);
+        torch::Tensor hybrid = o.float_hybrid   ? oe
+                               : o.noise_hybrid ? oe.clamp(-0.5, 0.5) + (torch::rand_like(oe) - 0.5) / 255.0
+                                                : to_8bit_grid(oe, model.residual);
         {
             AutocastBf16 amp(o.amp, device.type());
             od = model.decoder->forward(hybrid).to(torch::kFloat32);
@@ -194,7 +208,14 @@ struct Trainer::Impl {
         // The cover term anchors the encoder's own output: on the clamped hybrid, pixels
         // where the cover is pure white or black would leave Oe free to drift past the
         // clamp (the clamped value already matches), and training diverged that way.
-        t.cover   = cover_norm_sq(oe - host, o.chroma_weight).mean();
+        torch::Tensor target = host;
+        if (teacher && toward_cover < 1.0) {
+            torch::NoGradGuard no_grad;
+            AutocastBf16       amp(o.amp, device.type());
+            torch::Tensor      th = teacher->hybrid(host, teacher->encoder->forward(host, guest)).to(torch::kFloat32);
+            target                = th * (1.0 - toward_cover) + host * toward_cover;
+        }
+        t.cover   = cover_norm_sq(oe - target, o.chroma_weight).mean();
         t.payload = (od - guest).pow(2).sum({ 1, 2, 3 }).mean();
         t.weight  = weight_norm_sq(*model.encoder) + weight_norm_sq(*model.decoder);
         t.loss    = alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;
@@ -210,8 +231,8 @@ struct Trainer::Impl {
     // One Adam step; the loss terms are those before it. Throws (weights untouched)
     // when the loss is not finite.
     EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest,
-                         double alpha, bool stop = false) {
-        auto       t = forward(o, host, guest, alpha);
+                         double alpha, double skip, double toward_cover, bool stop = false) {
+        auto       t = forward(o, host, guest, alpha, skip, toward_cover);
         EpochStats s;
         s.loss = t.loss.item<double>();
         if (!std::isfinite(s.loss)) {
@@ -318,6 +339,25 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     impl_->model = new_model(opt_.architecture, opt_.seed);
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
+    if (!opt_.teacher.empty()) {
+        // The teacher, frozen; its decoder is where the student's starts.
+        impl_->teacher = std::make_unique<Model>(load_model(opt_.teacher));
+        impl_->teacher->encoder->to(impl_->device);
+        impl_->teacher->decoder->to(impl_->device);
+        impl_->teacher->encoder->eval();
+        torch::NoGradGuard no_grad;
+        auto               dst = impl_->model.decoder->parameters();
+        auto               src = impl_->teacher->decoder->parameters();
+        for (size_t i = 0; i < dst.size(); ++i) {
+            dst[i].copy_(src[i]);
+        }
+        for (auto & p : impl_->teacher->encoder->parameters()) {
+            p.requires_grad_(false);
+        }
+        if (opt_.channels_last) {
+            to_channels_last(*impl_->teacher);
+        }
+    }
     if (opt_.channels_last) {
         to_channels_last(impl_->model);
     }
@@ -351,7 +391,8 @@ const char * Trainer::device_name() const {
 EpochStats Trainer::loss_of(const Batch & batch) {
     torch::NoGradGuard no_grad;
     auto [host, guest] = impl_->to_tensors(batch);
-    auto       t       = impl_->forward(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch));
+    auto       t       = impl_->forward(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch),
+                                        scheduled_skip(opt_, impl_->epoch), scheduled_toward_cover(opt_, impl_->epoch));
     EpochStats s;
     s.loss         = t.loss.item<double>();
     s.cover_term   = t.cover.item<double>();
@@ -362,7 +403,8 @@ EpochStats Trainer::loss_of(const Batch & batch) {
 
 EpochStats Trainer::train_step(const Batch & batch) {
     auto [host, guest] = impl_->to_tensors(batch);
-    return impl_->adam_step(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch));
+    return impl_->adam_step(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch), scheduled_skip(opt_, impl_->epoch),
+                            scheduled_toward_cover(opt_, impl_->epoch));
 }
 
 EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
@@ -408,7 +450,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         EpochStats st;
         try {
             st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device), scheduled_alpha(opt_, progress),
-                             stop);
+                             scheduled_skip(opt_, progress), scheduled_toward_cover(opt_, progress), stop);
         } catch (const Error & e) {
             throw Error(e.status(), "epoch " + std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) + ": " +
                                         e.what() + "; the last checkpoint is kept");
@@ -631,6 +673,12 @@ void Trainer::import_model(const std::string & path) {
     impl_->model.residual = loaded.residual;  // the layers are the same; the file says what they mean
     impl_->synced         = false;
     opt_.architecture     = loaded.architecture();
+}
+
+void Trainer::set_architecture(const std::string & architecture) {
+    check_architecture(architecture, "--architecture");
+    impl_->model.residual = architecture == kArchitectureResidual;
+    opt_.architecture     = architecture;
 }
 
 double Trainer::best_score() const {

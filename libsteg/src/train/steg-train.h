@@ -38,6 +38,21 @@ struct TrainOptions {
     // Above 1 the encoder is pushed to hide in brightness rather than in hue.
     double      chroma_weight = 1.0;
     std::string architecture  = "rehman2017";  // or "rehman2017-residual"
+    // A residual run that starts as the paper's architecture: the cover is added to the
+    // encoder's output with a weight that grows linearly from 0 to 1 over skip_ramp
+    // epochs (1 after, and always 1 in use and in validation). At 0 the model is the
+    // paper's, which learns to hide from any start (or is a trained paper model taken
+    // with --init); as the weight grows the encoder gives up rebuilding the cover and
+    // keeps only the change. 0: no ramp.
+    double      skip_ramp     = 0;
+    // Distillation into a new architecture: the cover term's target starts as the
+    // hybrid that `teacher` (a trained model file) makes of each pair and moves linearly
+    // to the cover itself over teacher_ramp epochs; the decoder starts as the teacher's,
+    // which reads that hybrid. A residual encoder so learns first to make the change the
+    // teacher makes (a regression, which trains from any start), then to shrink it,
+    // while the decoder keeps reading it. Empty: no teacher.
+    std::string teacher;
+    double      teacher_ramp = 0;
     double      colour_augment = 0;            // share of cover crops recoloured (make_batch)
     double      lambda = 1e-4;
     double      lr     = 1e-4;   // Adam
@@ -51,6 +66,11 @@ struct TrainOptions {
     int         repeat = 1;      // passes over the training images per epoch
     uint64_t    seed   = 1;
     bool        float_hybrid = false;  // true: the paper's float hybrid; false: clamp + round to 8 bits (STE)
+    // The rounding's stand-in: the clamped float hybrid plus uniform noise of one 8-bit
+    // step (the rounding error's distribution), with exact gradients. Small changes
+    // stay visible to the decoder (they are not rounded away) while it learns to read
+    // them through the noise rounding will add.
+    bool        noise_hybrid = false;
     PayloadMode payload_mode = PayloadMode::Gray;
     steg_device device       = STEG_DEVICE_AUTO;
     int         threads      = 0;
@@ -147,6 +167,10 @@ class Trainer {
 
     // Takes the weights of a model file (to evaluate it, or to fine-tune from it).
     void import_model(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
+
+    // Reads the same weights as another architecture (the two share their layers): a
+    // trained paper model continued as a residual one with skip_ramp.
+    void set_architecture(const std::string & architecture);  // throws steg::Error(STEG_ERR_MODEL)
 
     // Metadata of the imported model file (empty for a fresh model).
     const std::map<std::string, std::string> & model_metadata() const;
