@@ -575,3 +575,62 @@ TEST(Train, TeacherHybridIsTheFirstTargetAndItsDecoderTheStart) {
     p.import_model(zero_model(d, {}, steg::kArchitectureResidual));
     EXPECT_NEAR(p.loss_of(batch).cover_term, 0.0, 1e-9);
 }
+
+// Eq. 1 on a random model and a batch of real pixels, against a computation written out
+// here from the modules themselves: alpha ||Ih - Oe||^2 + beta ||Ig - Od||^2 (per image,
+// averaged) + lambda ||W||^2, the decoder seeing Oe clamped and rounded to 8 bits. With
+// every term non-zero a wrong sign (Ih + Oe) or a swapped term shows.
+TEST(Train, LossMatchesAnIndependentComputationOfEquationOne) {
+    TempDir d;
+    steg_test::write_random_model(d.file("r.safetensors"), 21);
+    steg::TrainOptions o = tiny_options();
+    o.alpha = 1.7, o.beta = 0.6, o.lambda = 0.01;
+    o.channels_last = false;
+    steg::Trainer t(o);
+    t.import_model(d.file("r.safetensors"));
+    auto        set   = synthetic_set(4, 24, 24);
+    auto        pairs = steg::epoch_pairs({ 0, 1, 2, 3 }, {}, true, 1, 1, 0);
+    steg::Batch b     = steg::make_batch(set, set, pairs, 0, 2, 16, steg::PayloadMode::Gray, 1, 0);
+    const auto  s     = t.loss_of(b);
+
+    torch::NoGradGuard g;
+    steg::Model        m     = steg::load_model(d.file("r.safetensors"));
+    auto               host  = torch::from_blob(b.covers.data(), { 2, 3, 16, 16 }).clone();
+    auto               guest = torch::from_blob(b.payloads.data(), { 2, 1, 16, 16 }).clone();
+    auto               oe    = m.encoder->forward(host, guest);
+    auto               h8    = ((oe + 0.5) * 255).round().clamp(0, 255) / 255 - 0.5;
+    auto               od    = m.decoder->forward(h8);
+    const double cover = (host - oe).pow(2).sum().item<double>() / 2, payload = (guest - od).pow(2).sum().item<double>() / 2;
+    double       weights = 0;
+    for (auto * mod : { static_cast<torch::nn::Module *>(m.encoder.get()), static_cast<torch::nn::Module *>(m.decoder.get()) }) {
+        for (auto & p : mod->parameters()) {
+            if (p.dim() == 4) weights += p.pow(2).sum().item<double>();
+        }
+    }
+    ASSERT_GT(cover, 1.0);  // all terms well away from zero
+    ASSERT_GT(payload, 1.0);
+    EXPECT_NEAR(s.cover_term, cover, cover * 1e-4);
+    EXPECT_NEAR(s.payload_term, payload, payload * 1e-4);
+    EXPECT_NEAR(s.weight_term, weights, weights * 1e-4);
+    EXPECT_NEAR(s.loss, 1.7 * cover + 0.6 * payload + 0.01 * weights, s.loss * 1e-4);
+}
+
+// What training is for: a short run raises both PSNRs over the untrained network, on
+// pairs it validates with (cover and payload on the 8-bit grid).
+TEST(Train, ShortTrainingImprovesBothPsnrs) {
+    auto               set = synthetic_set(12, 32, 32);
+    std::vector<int>   idx(12);
+    std::iota(idx.begin(), idx.end(), 0);
+    steg::TrainOptions o = tiny_options();
+    o.batch = 4, o.size = 24, o.lr = 3e-3, o.data_workers = 0;
+    steg::Trainer     t(o);
+    const auto        val    = steg::epoch_pairs(idx, idx, true, 1, 5, -1);
+    const auto        before = t.evaluate(set, set, val, 32);
+    std::atomic<bool> stop{ false };
+    for (int e = 0; e < 40; ++e) {
+        t.train_epoch(set, set, steg::epoch_pairs(idx, idx, true, 2, o.seed, e), stop, {});
+    }
+    const auto after = t.evaluate(set, set, val, 32);
+    EXPECT_GT(after.hybrid_psnr, before.hybrid_psnr + 2.0) << before.hybrid_psnr << " -> " << after.hybrid_psnr;
+    EXPECT_GT(after.revealed_psnr, before.revealed_psnr + 0.8) << before.revealed_psnr << " -> " << after.revealed_psnr;
+}
