@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -217,6 +218,9 @@ TEST(Distributed, RanksJoinTorchrunsAgentStore) {
     so.port        = uint16_t(port);
     so.isServer    = true;
     so.waitWorkers = false;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    so.useLibUV = false;  // as steg-distributed.cpp: distributions' libtorch may lack libuv
+#endif
     c10d::TCPStore agent("127.0.0.1", so);
     const std::string env = "GLOO_SOCKET_IFNAME=lo MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
                             " WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 TORCHELASTIC_USE_AGENT_STORE=True ";
