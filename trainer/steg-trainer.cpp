@@ -250,14 +250,11 @@ int train(TrainArgs & a) {
     if (!a.init.empty() && !a.resume) {
         t.import_model(a.init);
         if (t.options().architecture != a.o.architecture && a.architecture_given) {
-            if (!(a.o.architecture == "rehman2017-residual" && a.o.skip_ramp > 0)) {
-                throw steg::Error(STEG_ERR_INVALID_ARGUMENT,
-                                  "--init " + a.init + " is a '" + t.options().architecture + "' model, not '" +
-                                      a.o.architecture +
-                                      "': leave --architecture out to continue its own (a paper model becomes a "
-                                      "residual one only through --skip-ramp)");
-            }
-            t.set_architecture(a.o.architecture);  // the paper's weights, moved to residual by --skip-ramp
+            throw steg::Error(STEG_ERR_INVALID_ARGUMENT,
+                              "--init " + a.init + " is a '" + t.options().architecture + "' model, not '" +
+                                  a.o.architecture +
+                                  "': leave --architecture out to continue its own (to move a model to another "
+                                  "architecture, distil it: --teacher)");
         }
         a.o.architecture = t.options().architecture;
         std::fprintf(stderr, "starting from the weights of %s (%s)\n", a.init.c_str(), a.o.architecture.c_str());
@@ -365,10 +362,9 @@ int train(TrainArgs & a) {
                       { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
                       { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
                       { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "warmup", a.o.warmup },     { "alpha", a.o.alpha },
-                      { "alpha_hold", a.o.alpha_hold }, { "alpha_start", a.o.alpha_start }, { "alpha_ramp", a.o.alpha_ramp },
-                      { "chroma_weight", a.o.chroma_weight }, { "skip_ramp", a.o.skip_ramp }, { "teacher", a.o.teacher.empty() ? "" : std::filesystem::path(a.o.teacher).filename().string() }, { "teacher_ramp", a.o.teacher_ramp }, { "colour_augment", a.o.colour_augment }, { "architecture", a.o.architecture },
+                      { "chroma_weight", a.o.chroma_weight }, { "teacher", a.o.teacher.empty() ? "" : std::filesystem::path(a.o.teacher).filename().string() }, { "teacher_ramp", a.o.teacher_ramp }, { "colour_augment", a.o.colour_augment }, { "architecture", a.o.architecture },
                       { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
-                      { "float_hybrid", a.o.float_hybrid }, { "noise_hybrid", a.o.noise_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
+                      { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
                       { "channels_last", a.o.channels_last }, { "world_size", t.world_size() },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
                       { "init", a.init.empty() ? "" : std::filesystem::path(a.init).filename().string() } };
@@ -497,13 +493,9 @@ int main(int argc, char ** argv) {
     tr->add_option("--lr-min", ta.o.lr_min, "final learning rate of the cosine schedule")->capture_default_str()->check(finite_number(false));
     tr->add_option("--warmup", ta.o.warmup, "epochs of linear learning-rate warm-up (useful with --init)")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--alpha", ta.o.alpha, "weight of the cover term ||Ih - Oe||^2")->capture_default_str()->check(finite_number(false));
-    tr->add_option("--alpha-hold", ta.o.alpha_hold, "epochs without the cover term at the start (the payload is learnt first)")->capture_default_str()->check(CLI::NonNegativeNumber);
-    tr->add_option("--alpha-start", ta.o.alpha_start, "cover weight after --alpha-hold, moving geometrically to --alpha over --alpha-ramp epochs (0: no ramp)")->capture_default_str()->check(CLI::NonNegativeNumber);
-    tr->add_option("--alpha-ramp", ta.o.alpha_ramp, "epochs over which the cover weight moves from --alpha-start to --alpha")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--colour-augment", ta.o.colour_augment, "share of cover crops given other colours (channel order, saturation, negative)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     tr->add_option("--teacher", ta.o.teacher, "distil from this trained model: the cover term first targets its hybrid (its decoder is where ours starts)")->check(CLI::ExistingFile);
     tr->add_option("--teacher-ramp", ta.o.teacher_ramp, "epochs over which the cover term's target moves from the teacher's hybrid to the cover")->capture_default_str()->check(CLI::NonNegativeNumber);
-    tr->add_option("--skip-ramp", ta.o.skip_ramp, "residual runs: epochs over which the cover's weight in the hybrid grows from 0 (the paper's architecture) to 1")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--chroma-weight", ta.o.chroma_weight, "weight of the cover term's colour part against its gray part (1: plain RGB)")->capture_default_str()->check(CLI::PositiveNumber);
     auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
                    "rehman2017 (the paper's: the encoder outputs the hybrid) or rehman2017-residual (it outputs the change to the cover); with --init, that model's")
@@ -517,7 +509,6 @@ int main(int argc, char ** argv) {
     tr->add_option("--val-size", ta.val_size, "validation image size (default: --size)")->check(CLI::Range(0, 4096));
     tr->add_option("--val-max", ta.val_max, "at most this many validation pairs")->capture_default_str()->check(CLI::Range(1, 1000000));
     tr->add_flag("--float-hybrid", ta.o.float_hybrid, "train on the float hybrid as the paper did (default: 8-bit hybrid)");
-    tr->add_flag("--noise-hybrid", ta.o.noise_hybrid, "train on the float hybrid plus uniform noise of one 8-bit step (the rounding's stand-in, exact gradients)");
     tr->add_option("--payload-mode", ta.payload_mode, "payload from an RGB image: gray (BT.601) or one random channel")
         ->check(CLI::IsMember({ "gray", "channel" }))->capture_default_str();
     tr->add_option("--device", ta.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();

@@ -42,12 +42,9 @@ void check_architecture(const std::string & name, const std::string & where) {
     }
 }
 
-torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out, double skip) const {
+torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const {
     torch::Tensor out = encoder_out.to(torch::kFloat32);
-    if (!residual || skip == 0.0) {
-        return out;
-    }
-    return skip == 1.0 ? host.to(torch::kFloat32) + out : host.to(torch::kFloat32) * skip + out;
+    return residual ? host.to(torch::kFloat32) + out : out;
 }
 
 Model new_model(const std::string & architecture, c10::optional<uint64_t> seed) {

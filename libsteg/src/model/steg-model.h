@@ -30,9 +30,8 @@ struct Model {
     const char * architecture() const { return residual ? kArchitectureResidual : kArchitecture; }
 
     // The zero-centred float hybrid from the cover and the encoder's output (in fp32,
-    // whatever precision the encoder ran in). `skip` scales the cover a residual model
-    // adds (1 in use; training may move it from 0, the paper's architecture, to 1).
-    torch::Tensor hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out, double skip = 1.0) const;
+    // whatever precision the encoder ran in).
+    torch::Tensor hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const;
 };
 
 // A fresh model of `architecture`: Xavier-uniform weights, metadata naming the

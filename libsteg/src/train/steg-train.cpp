@@ -113,24 +113,6 @@ double scheduled_lr(const TrainOptions & o, double epochs, int n_batches) {
     return lr;
 }
 
-// The cover weight `epochs` (fractional) into the run: 0 for alpha_hold epochs, then
-// alpha_start moving geometrically to alpha over alpha_ramp epochs.
-double scheduled_alpha(const TrainOptions & o, double epochs) {
-    if (epochs < o.alpha_hold) {
-        return 0;
-    }
-    epochs -= o.alpha_hold;
-    if (o.alpha_start <= 0 || o.alpha_ramp <= 0 || epochs >= o.alpha_ramp || o.alpha <= 0) {
-        return o.alpha;
-    }
-    return o.alpha_start * std::pow(o.alpha / o.alpha_start, epochs / o.alpha_ramp);
-}
-
-// The weight of the cover in a residual model's hybrid `epochs` into the run.
-double scheduled_skip(const TrainOptions & o, double epochs) {
-    return o.skip_ramp > 0 ? std::min(1.0, epochs / o.skip_ramp) : 1.0;
-}
-
 // How far the cover term's target has moved from the teacher's hybrid to the cover.
 double scheduled_toward_cover(const TrainOptions & o, double epochs) {
     return o.teacher.empty() ? 1.0 : o.teacher_ramp > 0 ? std::min(1.0, epochs / o.teacher_ramp) : 0.0;
@@ -182,8 +164,7 @@ struct Trainer::Impl {
         torch::Tensor loss, cover, payload, weight;
     };
 
-    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double alpha, double skip,
-                  double toward_cover = 1.0) {
+    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double toward_cover = 1.0) {
         if (o.channels_last) {
             host  = host.contiguous(torch::MemoryFormat::ChannelsLast);
             guest = guest.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -196,10 +177,8 @@ struct Trainer::Impl {
             AutocastBf16 amp(o.amp, device.type());
             oe = model.encoder->forward(host, guest);
         }
-        oe = model.hybrid(host, oe, skip);
-        torch::Tensor hybrid = o.float_hybrid   ? oe
-                               : o.noise_hybrid ? oe.clamp(-0.5, 0.5) + (torch::rand_like(oe) - 0.5) / 255.0
-                                                : to_8bit_grid(oe, model.residual);
+        oe = model.hybrid(host, oe);
+        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual);
         {
             AutocastBf16 amp(o.amp, device.type());
             od = model.decoder->forward(hybrid).to(torch::kFloat32);
@@ -218,7 +197,7 @@ struct Trainer::Impl {
         t.cover   = cover_norm_sq(oe - target, o.chroma_weight).mean();
         t.payload = (od - guest).pow(2).sum({ 1, 2, 3 }).mean();
         t.weight  = weight_norm_sq(*model.encoder) + weight_norm_sq(*model.decoder);
-        t.loss    = alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;
+        t.loss    = o.alpha * t.cover + o.beta * t.payload + o.lambda * t.weight;
         return t;
     }
 
@@ -231,8 +210,8 @@ struct Trainer::Impl {
     // One Adam step; the loss terms are those before it. Throws (weights untouched)
     // when the loss is not finite.
     EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest,
-                         double alpha, double skip, double toward_cover, bool stop = false) {
-        auto       t = forward(o, host, guest, alpha, skip, toward_cover);
+                         double toward_cover, bool stop = false) {
+        auto       t = forward(o, host, guest, toward_cover);
         EpochStats s;
         s.loss = t.loss.item<double>();
         if (!std::isfinite(s.loss)) {
@@ -391,8 +370,7 @@ const char * Trainer::device_name() const {
 EpochStats Trainer::loss_of(const Batch & batch) {
     torch::NoGradGuard no_grad;
     auto [host, guest] = impl_->to_tensors(batch);
-    auto       t       = impl_->forward(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch),
-                                        scheduled_skip(opt_, impl_->epoch), scheduled_toward_cover(opt_, impl_->epoch));
+    auto       t       = impl_->forward(opt_, host, guest, scheduled_toward_cover(opt_, impl_->epoch));
     EpochStats s;
     s.loss         = t.loss.item<double>();
     s.cover_term   = t.cover.item<double>();
@@ -403,8 +381,7 @@ EpochStats Trainer::loss_of(const Batch & batch) {
 
 EpochStats Trainer::train_step(const Batch & batch) {
     auto [host, guest] = impl_->to_tensors(batch);
-    return impl_->adam_step(opt_, host, guest, scheduled_alpha(opt_, impl_->epoch), scheduled_skip(opt_, impl_->epoch),
-                            scheduled_toward_cover(opt_, impl_->epoch));
+    return impl_->adam_step(opt_, host, guest, scheduled_toward_cover(opt_, impl_->epoch));
 }
 
 EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloads, const std::vector<Pair> & pairs,
@@ -449,8 +426,8 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         }
         EpochStats st;
         try {
-            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device), scheduled_alpha(opt_, progress),
-                             scheduled_skip(opt_, progress), scheduled_toward_cover(opt_, progress), stop);
+            st = m.adam_step(opt_, batch.data.to(m.device), batch.target.to(m.device),
+                             scheduled_toward_cover(opt_, progress), stop);
         } catch (const Error & e) {
             throw Error(e.status(), "epoch " + std::to_string(s.epoch) + ", step " + std::to_string(m.step + 1) + ": " +
                                         e.what() + "; the last checkpoint is kept");
@@ -673,12 +650,6 @@ void Trainer::import_model(const std::string & path) {
     impl_->model.residual = loaded.residual;  // the layers are the same; the file says what they mean
     impl_->synced         = false;
     opt_.architecture     = loaded.architecture();
-}
-
-void Trainer::set_architecture(const std::string & architecture) {
-    check_architecture(architecture, "--architecture");
-    impl_->model.residual = architecture == kArchitectureResidual;
-    opt_.architecture     = architecture;
 }
 
 double Trainer::best_score() const {

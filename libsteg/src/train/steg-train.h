@@ -23,28 +23,12 @@ struct TrainOptions {
     // 8-bit grid (straight-through gradient), while the cover term is taken on Oe itself.
     double      alpha  = 1.0;
     double      beta   = 1.0;
-    // Curriculum for the cover weight: 0 for the first alpha_hold epochs, then moving
-    // geometrically from alpha_start to alpha over alpha_ramp epochs (alpha_start <= 0:
-    // no ramp). A residual encoder trained with any cover weight from the start shrinks
-    // its change below the 8-bit step before the decoder has learnt to read it (Adam
-    // follows the small but steady cover gradient over the payload's noisy one); without
-    // it the two first learn to communicate, then the change is squeezed.
-    double      alpha_hold  = 0;
-    double      alpha_start = 0;
-    double      alpha_ramp  = 0;
     // Weight of the cover term's chroma against its luma: the change d = Oe - Ih is split
     // into its gray component ((1,1,1) / sqrt 3) and the two orthogonal colour components,
     // and the colour part's squares are weighted by this (1: the paper's plain RGB norm).
     // Above 1 the encoder is pushed to hide in brightness rather than in hue.
     double      chroma_weight = 1.0;
     std::string architecture  = "rehman2017";  // or "rehman2017-residual"
-    // A residual run that starts as the paper's architecture: the cover is added to the
-    // encoder's output with a weight that grows linearly from 0 to 1 over skip_ramp
-    // epochs (1 after, and always 1 in use and in validation). At 0 the model is the
-    // paper's, which learns to hide from any start (or is a trained paper model taken
-    // with --init); as the weight grows the encoder gives up rebuilding the cover and
-    // keeps only the change. 0: no ramp.
-    double      skip_ramp     = 0;
     // Distillation into a new architecture: the cover term's target starts as the
     // hybrid that `teacher` (a trained model file) makes of each pair and moves linearly
     // to the cover itself over teacher_ramp epochs; the decoder starts as the teacher's,
@@ -66,11 +50,6 @@ struct TrainOptions {
     int         repeat = 1;      // passes over the training images per epoch
     uint64_t    seed   = 1;
     bool        float_hybrid = false;  // true: the paper's float hybrid; false: clamp + round to 8 bits (STE)
-    // The rounding's stand-in: the clamped float hybrid plus uniform noise of one 8-bit
-    // step (the rounding error's distribution), with exact gradients. Small changes
-    // stay visible to the decoder (they are not rounded away) while it learns to read
-    // them through the noise rounding will add.
-    bool        noise_hybrid = false;
     PayloadMode payload_mode = PayloadMode::Gray;
     steg_device device       = STEG_DEVICE_AUTO;
     int         threads      = 0;
@@ -167,10 +146,6 @@ class Trainer {
 
     // Takes the weights of a model file (to evaluate it, or to fine-tune from it).
     void import_model(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
-
-    // Reads the same weights as another architecture (the two share their layers): a
-    // trained paper model continued as a residual one with skip_ramp.
-    void set_architecture(const std::string & architecture);  // throws steg::Error(STEG_ERR_MODEL)
 
     // Metadata of the imported model file (empty for a fresh model).
     const std::map<std::string, std::string> & model_metadata() const;
