@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The two commands of the README's quick start, and a few more:
 #   make demo    install what is missing, build, hide a photo in another and reveal it
 #   make test    install what is missing, build, run the whole test suite

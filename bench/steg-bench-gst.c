@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* steg-bench-gst - frames per second of stegembed and stegreveal in a real pipeline
  * (videotestsrc ! stegembed ! fakesink sync=false), next to libsteg's own steg_hide /
  * steg_reveal time for frames of the same size, so the element's overhead shows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-bench-train - times one training step of the joint loss (Eq. 1, Adam, batch 32)
 // through libsteg's C++ training API, in the JSON shape of bench_reference.py's
 // "train_step" line, so bench/run can compare the two.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-bench - times libsteg's hide and reveal through the C API (what every host pays)
 // and the peak memory of a very large hide. Prints one JSON object per measurement,
 // in the same shape as ../shared/reference/bench_reference.py, so bench/run compares them.

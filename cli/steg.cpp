@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg - hide an image in another, reveal it, compare images, describe a model.
 // A host of libsteg: it speaks to the core only through steg.h.
 #include "steg.h"
@@ -475,7 +476,10 @@ int main(int argc, char ** argv) {
                            "  steg info\n\n") +
                kExitHelp);
     app.require_subcommand(1);
-    app.set_version_flag("--version", std::string("steg ") + steg_version());
+    app.set_version_flag("--version", std::string("steg ") + steg_version() +
+                                          "\nCopyright (c) 2026 the steg authors. MIT licence (the LICENSE file).\n"
+                                          "The shipped models were trained on research-only photos (ImageNet, BSDS500):\n"
+                                          "their cards (models/README.md) give the terms.");
 
     ModelOptions mo;
     std::string  a, b, out, payload_out;

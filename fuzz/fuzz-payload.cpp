@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz-payload - libFuzzer target: payload preparation (steg_payload_prepare's core)
 // with random source sizes, formats, strides, target sizes, fits and channels: the
 // antialiased resize and the letterbox must stay inside both buffers for any shapes.

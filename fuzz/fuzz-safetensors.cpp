@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz-safetensors - libFuzzer target: any bytes as a model file through the
 // safetensors reader, which checks the header length, the JSON, every dtype, shape and
 // offset pair and that the tensors tile the data area. A refusal is fine; anything the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* steg-gimp-210.c - the GIMP 2.10 front-end of the steg filter: two PDB procedures,
  * their dialogs and remembered values. The pixel work is in steg-gimp-pixels.c.
  *
@@ -95,7 +96,7 @@ query (void)
       "channel fitted to the layer; the layer looks almost unchanged. Save the "
       "result as PNG (lossless): JPEG destroys the payload. Reveal it with "
       "Filters > Steganography > Reveal Hidden Image or the steg command.",
-      "steg developers", "steg developers", "2026",
+      "steg developers", "the steg authors, MIT licence", "2026",
       "_Hide Layer in Image...", "RGB*", GIMP_PLUGIN,
       G_N_ELEMENTS (hide_args), 0, hide_args, NULL);
   gimp_plugin_menu_register (HIDE_PROC, MENU_PATH);
@@ -104,7 +105,7 @@ query (void)
       "Recover the image hidden in this layer",
       "Runs steg's CNN decoder on the active layer and opens the hidden image as "
       "a new grayscale image (or adds it as a new layer).",
-      "steg developers", "steg developers", "2026",
+      "steg developers", "the steg authors, MIT licence", "2026",
       "_Reveal Hidden Image...", "RGB*", GIMP_PLUGIN,
       G_N_ELEMENTS (reveal_args), G_N_ELEMENTS (reveal_return), reveal_args,
       reveal_return);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* steg-gimp-3.c - the GIMP 3 front-end of the steg filter: a GimpPlugIn with two image
  * procedures whose typed arguments also build their dialogs and remember last values.
  * Same procedures, options and behaviour as the GIMP 2.10 front-end; the pixel work
@@ -338,7 +339,7 @@ steg_gimp_create_procedure (GimpPlugIn * plug_in, const gchar * name)
         GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
     gimp_procedure_add_menu_path (procedure, MENU_PATH);
     gimp_procedure_set_attribution (procedure, "steg developers",
-        "steg developers", "2026");
+        "the steg authors, MIT licence", "2026");
   }
   return procedure;
 }

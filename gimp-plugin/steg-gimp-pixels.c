@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* steg-gimp-pixels.c - drawable pixels through libsteg (see steg-gimp-pixels.h). */
 #include "steg-gimp-pixels.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* steg-gimp-pixels.h - the part of the GIMP filter that does not depend on the GIMP
  * version's plug-in API: drawable pixels in and out through GEGL, and the hide and
  * reveal operations on libsteg. The GIMP 2.10 front-end (steg-gimp-210.c) calls it; a

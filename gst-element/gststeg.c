@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gststeg.c - the GStreamer plugin "steg": registers stegembed and stegreveal. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -16,9 +17,9 @@ plugin_init (GstPlugin * plugin)
   return ret;
 }
 
-/* The project has not chosen a licence yet; "unknown" is what GStreamer accepts
- * for that. The library file must be named libgststeg.so for this name. */
+/* MIT, which GStreamer spells "MIT/X11" (LICENSE). The library file must be named
+ * libgststeg.so for this name. */
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, steg,
     "Deep image steganography: hide an image in video frames and reveal it",
-    plugin_init, STEG_GST_VERSION, "unknown", "steg",
+    plugin_init, STEG_GST_VERSION, "MIT/X11", "steg",
     "steg (see its README)")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gststegembed.c - stegembed: hides a payload in every frame of a cover video.
  *
  * SECTION:element-stegembed

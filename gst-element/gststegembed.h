@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* gststegembed.h - stegembed: hides a payload image or video in cover video. */
 #ifndef __GST_STEG_EMBED_H__
 #define __GST_STEG_EMBED_H__

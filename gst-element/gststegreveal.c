@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gststegreveal.c - stegreveal: hybrid video in, the hidden payload out as GRAY8.
  *
  * SECTION:element-stegreveal

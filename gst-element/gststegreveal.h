@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* gststegreveal.h - stegreveal: recovers the hidden payload from hybrid video. */
 #ifndef __GST_STEG_REVEAL_H__
 #define __GST_STEG_REVEAL_H__

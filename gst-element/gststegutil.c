@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gststegutil.c - glue shared by stegembed and stegreveal (see gststegutil.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* gststegutil.h - what stegembed and stegreveal share: properties derived from
  * libsteg's parameter table, opening a libsteg context with GStreamer errors,
  * viewing a video frame as a libsteg image, and the processing latency they report.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/demo.sh BUILD_DIR - hides one classic test photo in another with the default
 # model, reveals it from the saved PNG, and prints what it measured.
 set -euo pipefail

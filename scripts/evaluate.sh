@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/evaluate.sh BUILD_DIR MODEL - measures a model as docs/results.md and the model
 # card report it, on data it was never trained on, from the saved 8-bit files:
 #   - BSDS500 test/ at 300x300 (100 cover/payload pairs: our Table 3), with the mean,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/finetune-default-model.sh BUILD_DIR INIT.safetensors OUT.safetensors [STAGE] -
 # the later stages of the shipped default model (see models/README.md), each from the
 # previous stage's model, on the same data as the first (scripts/train-default-model.sh):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/gst-transport-check.sh BUILD_DIR - what each way of carrying the hybrid
 # video does to the payload, measured: three real photos (python3-skimage) at 640x480
 # -> stegembed (camera.png as payload) -> TRANSPORT -> stegreveal, then the mean

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/install-deps.sh - installs what steg needs to build, test and run its demo,
 # from the distribution's packages (Debian 12+, Ubuntu 24.04+). Installs only what is
 # missing, so it is quick to run again. Pass --bench to add the PyTorch reference's

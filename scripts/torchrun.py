@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 # scripts/torchrun.py - PyTorch's torchrun, for Debian 12's python3-torch (PyTorch 1.13
 # under Python 3.11), whose torchrun stops before starting any process:
 #   AttributeError: 'NoneType' object has no attribute 'get'

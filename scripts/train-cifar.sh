@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/train-cifar.sh BUILD_DIR OUT_DIR [EPOCHS] - the paper's Table 2 rows on the
 # data we have (../shared/datasets): CIFAR-10 covers with MNIST payloads, and CIFAR-10
 # with CIFAR-10, both at 32x32 (a 28x28 MNIST digit is padded to 32x32). 10 % of each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/train-default-model.sh BUILD_DIR OUT.safetensors - the exact run that made
 # models/default.safetensors (see models/README.md): the ImageNet sample plus BSDS500
 # train/ from ../shared/datasets, 64x64 crops, the paper's loss with alpha = beta = 1,

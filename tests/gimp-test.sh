@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/gimp-test.sh CASE BUILD_DIR [GIMP_API] - the GIMP filter in a real, headless
 # GIMP (gimp-console batch mode, Script-Fu), with a profile of its own. GIMP_API is 2.0
 # (GIMP 2.10, the default) or 3.0: the cases are the same, only the Script-Fu dialect

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/gimp-undo-test.sh BUILD_DIR [GIMP_API] - one Edit > Undo after Hide Layer in
 # Image gives back the original pixels exactly, in a real GIMP window (2.10, or 3.0 with
 # GIMP_API 3.0) under Xvfb.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/gst-e2e.sh BUILD_DIR - the documented video round trip, end to end with
 # gst-launch-1.0: real photos (multifilesrc + pngdec) -> stegembed -> FFV1 in Matroska
 # -> stegreveal -> PNG frames. Checks that

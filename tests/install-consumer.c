@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A plain C program built against an installed libsteg (by tests/install-test.sh):
  * proves steg.h is valid C and that pkg-config and the CMake package work. */
 #include <steg.h>

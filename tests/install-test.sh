@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/install-test.sh BUILD_DIR SOURCE_DIR - installs into a temporary prefix and
 # checks what a user of the installed package relies on.
 set -euo pipefail
@@ -9,7 +10,8 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 
 libdir=$(dirname "$(find "$prefix" -name 'libsteg.so' | head -n1)")
 for f in "$libdir/libsteg.so" "$prefix/include/steg.h" "$libdir/pkgconfig/steg.pc" \
-         "$libdir/cmake/steg/stegConfig.cmake" "$prefix/bin/steg" "$prefix/bin/steg-trainer"; do
+         "$libdir/cmake/steg/stegConfig.cmake" "$prefix/bin/steg" "$prefix/bin/steg-trainer" \
+         "$prefix/share/doc/steg/LICENSE"; do
     [ -e "$f" ] || { echo "missing after install: ${f#$prefix/}"; exit 1; }
 done
 if [ -f "$src/models/default.safetensors" ]; then

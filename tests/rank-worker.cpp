@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-test-rank WORLD RANK BATCH EPOCHS PORT OUT: one rank of test-distributed.cpp's
 // training, in a process of its own as under torchrun (two trainers in threads of one
 // process are not something libtorch supports: oneDNN's backward can crash there). It

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/shipped-models.sh BUILD_DIR SOURCE_DIR - the shipped models keep the figures on
 # their cards (models/README.md). Inference is deterministic, so each figure is pinned
 # to the card with a small margin: a later model or code change that loses quality

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The steg command end to end: real photos through hide, a saved PNG, and reveal; every
 // bad input gets a clear message, its own exit code and no output file.
 #include "test-util.h"
@@ -62,6 +63,15 @@ TEST_F(Cli, HelpOnEverySubcommand) {
         EXPECT_NE(r.out.find("Exit status"), std::string::npos) << sub;
     }
     EXPECT_NE(run("hide --help").out.find("letterbox"), std::string::npos);
+}
+
+TEST_F(Cli, VersionNamesTheLicence) {
+    Result r = run("--version");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find(std::string("steg ") + steg_version()), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("MIT licence"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("research-only"), std::string::npos) << r.out;  // the models' data terms
+    EXPECT_TRUE(std::filesystem::exists(STEG_SOURCE_DIR "/LICENSE"));
 }
 
 TEST_F(Cli, UsageErrorsExitWithTwo) {

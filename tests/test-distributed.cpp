@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Data-parallel training over Gloo on loopback: two ranks end where one process trained
 // on the union of their batches ends, every rank holds the same weights, only rank 0
 // writes, resume works, torchrun's environment is honoured (including its agent's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hide and reveal through the C API: tiling is exact, in-place works, alpha and strides
 // are respected, progress can cancel, and bad arguments are refused.
 #include "steg-model.h"

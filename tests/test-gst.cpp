@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test-gst.cpp - the GStreamer elements stegembed and stegreveal, driven through
 // GstHarness and real pipelines. The oracle is libsteg itself: what the elements
 // output must be what steg_hide / steg_reveal give for the same pixels.
@@ -258,6 +259,13 @@ TEST_P(GstFormats, EmbedAndRevealMatchLibstegInEveryRgbFormat) {
 INSTANTIATE_TEST_SUITE_P(Rgb, GstFormats,
                          ::testing::Values("RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
                                            "ABGR"));
+
+TEST_F(Gst, PluginDeclaresItsLicence) {
+    GstPlugin * plugin = gst_registry_find_plugin(gst_registry_get(), "steg");
+    ASSERT_NE(plugin, nullptr);
+    EXPECT_STREQ(gst_plugin_get_license(plugin), "MIT/X11");  // what gst-inspect-1.0 shows
+    gst_object_unref(plugin);
+}
 
 TEST_F(Gst, RefusesYuvInput) {
     GstHarness * h = gst_harness_new("stegembed");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Image files: every PNG layout and JPEG load into 8-bit buffers; damaged, empty,
 // hostile and oversized files are refused with a reason; saving is atomic and refuses
 // lossy formats unless asked.

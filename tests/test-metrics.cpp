@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PSNR, SSIM and capacity against values computed by hand and by an independent
 // implementation (scikit-image 0.19, structural_similarity with gaussian_weights=True,
 // sigma=1.5, use_sample_covariance=False, data_range=255: Wang et al.'s settings).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Model files: safetensors written and read back bit-exactly; every kind of damage is
 // refused with a message that says what is wrong.
 #include "steg-error.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The network is exactly Table 1 as ../shared/reference/paper_model.py reads it.
 #include "steg-model.h"
 #include "steg-network.h"

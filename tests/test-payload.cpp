@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Payload preparation: one channel (BT.601 luma or a chosen channel), fitted to the
 // cover by antialiased scaling or letterboxing.
 #include "test-util.h"

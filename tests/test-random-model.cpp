@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test-random-model.cpp - the one test helper that needs libtorch (kept apart so the
 // host tests, which link only the public libsteg, can share test-util.cpp).
 #include "steg-model.h"

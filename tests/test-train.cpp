@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The trainer: Eq. 1 computed as written, learning that works, disjoint pairing, the
 // dataset readers, bit-identical resume, the NaN guard and bad inputs.
 #include "steg-data.h"

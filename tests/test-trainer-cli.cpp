@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-trainer end to end on a tiny generated dataset: it trains, logs, checkpoints,
 // exports a model that steg can use, evaluates in the paper's columns, and refuses bad data.
 #include "steg-train.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test-util.h - helpers shared by the tests: temporary folders, model files with
 // random weights, generated and real photos.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-trainer - train models with the paper's joint loss (Eq. 1) and evaluate them in
 // the terms of the paper's tables. A thin main() over libsteg's C++ training API.
 #include "steg-data.h"
@@ -459,6 +460,8 @@ int eval(EvalArgs & a) {
 
 int main(int argc, char ** argv) {
     CLI::App app{ "steg-trainer: train and evaluate steg models (Rehman et al. 2017, Eq. 1)" };
+    app.set_version_flag("--version", std::string("steg-trainer ") + steg_version() +
+                                          "\nCopyright (c) 2026 the steg authors. MIT licence (the LICENSE file).");
     app.require_subcommand(1);
     app.footer("Examples:\n"
                "  steg-trainer train --covers imagenet-sample --covers bsds/train --size 64 --epochs 200 -o my.safetensors\n"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * steg.h - the plain C interface of libsteg: deep image steganography after
  * Rehman et al. 2017 ("End-to-end trained CNN encoder-decoder networks for image

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-api.cpp - the C API of steg.h. Every entry point catches every exception and turns
 // it into a status and a message for steg_last_error(): nothing crosses the C boundary.
 #include "steg-engine.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-params.cpp - the one definition of each user-visible parameter. The steg command's
 // flags, the GStreamer properties and the GIMP arguments read their names, help texts,
 // choices, ranges and defaults from here. Enum choices are in the order of the C enums.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-atomic-file.h"
 
 #include "steg-error.h"

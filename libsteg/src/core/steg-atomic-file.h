@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-atomic-file.h - write a file so that readers never see a partial one and nothing
 // is left behind whatever happens: the data goes into an unnamed file in the
 // destination's folder (Linux O_TMPFILE), which gets a name only on commit(), when it

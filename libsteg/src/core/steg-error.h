@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-error.h - the one exception type used inside libsteg. It never crosses the C
 // API: steg-api.cpp catches it and turns it into a status plus steg_last_error().
 #pragma once

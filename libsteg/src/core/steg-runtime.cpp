@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-runtime.h"
 
 #include <ATen/Parallel.h>

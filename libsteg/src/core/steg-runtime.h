@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-runtime.h - process-wide settings that every libtorch user in libsteg needs:
 // the CPU thread count and glibc's malloc thresholds. No torch in this header.
 #pragma once

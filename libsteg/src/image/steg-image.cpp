@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-image.h"
 
 #include "steg-atomic-file.h"

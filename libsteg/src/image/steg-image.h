@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-image.h - 8-bit image buffers and their files (PNG through libpng, JPEG through
 // libjpeg-turbo). Internal; the C API in steg.h wraps these.
 #pragma once

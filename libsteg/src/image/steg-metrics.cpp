@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-metrics.h"
 
 #include "steg-error.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-metrics.h - image quality as the paper reports it (PSNR and SSIM on 8-bit data),
 // and the colour difference a person sees (CIEDE2000).
 #pragma once

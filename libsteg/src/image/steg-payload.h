@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-payload.h - turning any image into a one-channel payload of the cover's size.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-engine.h"
 
 #include "steg-error.h"

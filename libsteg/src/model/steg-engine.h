@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-engine.h - runs a model over images of any size: tiles with halos, so memory
 // stays bounded and the result is bit-identical to whole-image inference. No torch in
 // this header (the engine hides it behind a pimpl), so the C API compiles fast.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-model.h"
 
 #include "steg-error.h"

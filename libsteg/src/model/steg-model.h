@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-model.h - a model: the paper's encoder and decoder plus the string metadata of
 // its file. Internal (includes torch through steg-network.h).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-network.cpp - Table 1 of the paper, read as ../shared/reference/paper_model.py reads it.
 #include "steg-network.h"
 

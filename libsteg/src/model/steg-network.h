@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-network.h - the paper's encoder and decoder (Rehman et al. 2017, Table 1, k = 7)
 // as libtorch modules. Internal: only the few translation units that run the networks
 // include it, since torch headers are slow to compile.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-safetensors.h - the model file format: safetensors (the format of Hugging Face's
 // `safetensors` package), so Python can read our models with safetensors.torch.load_file.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-data.h - training data: image sets held in memory as 8-bit RGB, split by seed,
 // paired into (cover, payload) each epoch, and cut into random crops. Plain C++ (no
 // torch), so it is cheap to compile and test; steg-dataset.h serves the crops to

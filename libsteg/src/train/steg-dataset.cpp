@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-dataset.h"
 
 namespace steg {

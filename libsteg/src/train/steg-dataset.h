@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-dataset.h - one epoch of (cover, payload) pairs as a torch::data dataset, so that
 // torch::data's DataLoader cuts the crops on its worker threads while a step runs.
 // Only torch translation units include this (it pulls in <torch/data.h>); the pixel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-distributed.h"
 
 #include "steg-error.h"

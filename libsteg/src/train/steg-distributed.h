@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-distributed.h - data-parallel training across processes and machines with
 // libtorch's own distributed layer (c10d): a TCPStore for the rendezvous and Gloo for
 // the collectives on CPU. The launch follows PyTorch's: torchrun's environment (RANK,

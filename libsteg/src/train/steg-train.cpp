@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "steg-train.h"
 
 #include "steg-atomic-file.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // steg-train.h - the C++ training API: the joint loss of Eq. 1, one epoch of Adam,
 // evaluation on the 8-bit hybrid, checkpoints that resume bit-identically on CPU, and
 // export to a model file. steg-trainer is a thin main() over this.
