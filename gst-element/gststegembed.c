@@ -332,6 +332,14 @@ gst_steg_embed_request_new_pad (GstElement * element, GstPadTemplate * templ,
   GstStegEmbed *self = GST_STEG_EMBED (element);
   GstPad *pad;
 
+  /* Only a request by name ("e.payload", gst_element_request_pad_simple (e,
+   * "payload")) gets the payload pad. Automatic linking asks without a name, and
+   * would otherwise hand a cover that the sink pad refuses (GRAY8, say) to the
+   * payload pad, where the pipeline then waits for a cover forever. */
+  if (name == NULL) {
+    GST_INFO_OBJECT (self, "the payload pad is only linked by name (e.payload)");
+    return NULL;
+  }
   g_mutex_lock (&self->lock);
   if (self->payload_pad) {
     g_mutex_unlock (&self->lock);

@@ -307,6 +307,23 @@ TEST_F(Gst, StillPayloadRevealsAsWellAsLibsteg) {
 
 // ---- the payload pad: a second video at another frame rate ------------------------
 
+TEST_F(Gst, AGrayCoverIsRefusedWhenLinkingNotLeftWaitingForever) {
+    // gst-launch links "GRAY8 ! stegembed" automatically; the cover pad refuses GRAY8,
+    // and the payload pad must not take it instead (the pipeline then hung in PREROLL).
+    GError *     err = nullptr;
+    GstElement * p   = gst_parse_launch("videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=32,height=32"
+                                        " ! stegembed ! fakesink", &err);
+    ASSERT_NE(err, nullptr) << "a GRAY8 cover was linked";
+    EXPECT_NE(std::string(err->message).find("GRAY8"), std::string::npos) << err->message;  // names the caps
+    g_clear_error(&err);
+    if (p) gst_object_unref(p);
+    // The payload pad, asked for by name, still links and carries the payload.
+    EXPECT_EQ(run_pipeline("videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=32,framerate=5/1"
+                           " ! stegembed name=e ! fakesink"
+                           " videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=GRAY8,width=32,height=32,framerate=5/1"
+                           " ! e.payload"), "");
+}
+
 TEST_F(Gst, PayloadVideoFramesFollowRunningTime) {
     const int          w = 48, h = 32, n_cover = 12, n_payload = 5;
     const GstClockTime cover_step = GST_SECOND / 25, payload_step = GST_SECOND / 10;
