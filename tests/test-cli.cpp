@@ -7,9 +7,11 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sys/wait.h>
+#include <zlib.h>
 
 using steg_test::Image;
 using steg_test::TempDir;
@@ -343,4 +345,90 @@ TEST_F(Cli, MaxPixelsIsARangeNotAWayAroundTheLimit) {
     Result r = run("compare " + dir.file("cover.png") + " " + dir.file("cover.png") + " --max-pixels 6000");
     EXPECT_EQ(r.code, 3) << r.err;  // 96x64 = 6144 pixels: over the limit
     EXPECT_NE(r.err.find("more than the limit"), std::string::npos) << r.err;
+}
+
+namespace {
+
+std::string read_bytes(const std::string & path) {
+    return steg_test::read_file(path);
+}
+
+void write_bytes(const std::string & path, const std::string & bytes) {
+    FILE * f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr) << path;
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+}
+
+// A PNG whose header declares width x height (a valid CRC) over a tiny image.
+std::string png_declaring(const std::string & png, uint32_t width, uint32_t height) {
+    std::string s = png;  // signature (8), IHDR length (4), "IHDR" (4), width, height at 16 and 20
+    for (int i = 0; i < 4; ++i) {
+        s[size_t(16 + i)] = char((width >> (24 - 8 * i)) & 0xff);
+        s[size_t(20 + i)] = char((height >> (24 - 8 * i)) & 0xff);
+    }
+    const uint32_t crc = uint32_t(crc32(0, reinterpret_cast<const Bytef *>(s.data() + 12), 17));
+    for (int i = 0; i < 4; ++i) {
+        s[size_t(29 + i)] = char((crc >> (24 - 8 * i)) & 0xff);
+    }
+    return s;
+}
+
+// A JPEG whose frame header declares width x height.
+std::string jpeg_declaring(const std::string & jpg, uint16_t width, uint16_t height) {
+    std::string  s   = jpg;
+    const size_t sof = s.find("\xff\xc0");
+    if (sof == std::string::npos || sof + 9 > s.size()) return s;
+    s[sof + 5] = char(height >> 8), s[sof + 6] = char(height & 0xff);
+    s[sof + 7] = char(width >> 8), s[sof + 8] = char(width & 0xff);
+    return s;
+}
+
+}  // namespace
+
+TEST_F(Cli, HostileImagesWorkOrExitThreeWithAMessageAndNoOutput) {
+    // Truncations at many offsets, flipped bytes, and headers declaring far more pixels
+    // than the file holds, as the cover of hide and the carrier of reveal: every run
+    // either works (and writes its output) or exits 3 with a message and writes nothing.
+    const std::string png = read_bytes(dir.file("cover.png")), jpg = read_bytes(dir.file("big.jpg"));
+    ASSERT_GT(png.size(), 200u);
+    ASSERT_GT(jpg.size(), 200u);
+    std::vector<std::pair<std::string, std::string>> hostile;  // name, bytes
+    for (const auto & [ext, bytes] : { std::pair{ std::string("png"), png }, std::pair{ std::string("jpg"), jpg } }) {
+        for (int k = 0; k < 8; ++k) {  // cut after 0, 1/8, 2/8 ... 7/8 of the file, and one byte short
+            const size_t at = k == 0 ? bytes.size() - 1 : bytes.size() * size_t(k - 1) / 7;
+            hostile.push_back({ "cut" + std::to_string(k) + "." + ext, bytes.substr(0, at) });
+        }
+        for (int k = 0; k < 6; ++k) {  // a flipped byte in the headers, early and late in the data
+            std::string  s  = bytes;
+            const size_t at = std::vector<size_t>{ 3, 13, 18, 40, s.size() / 2, s.size() - 20 }[size_t(k)];
+            s[at]           = char(~s[at]);
+            hostile.push_back({ "flip" + std::to_string(k) + "." + ext, s });
+        }
+    }
+    hostile.push_back({ "bomb.png", png_declaring(png, 60000, 60000) });
+    hostile.push_back({ "wide.png", png_declaring(png, 0x7fffffff, 1) });
+    hostile.push_back({ "bomb.jpg", jpeg_declaring(jpg, 60000, 60000) });
+
+    const std::string out = dir.file("out.png");
+    int               refused = 0, i = 0;
+    for (const auto & [name, bytes] : hostile) {
+        const std::string path = dir.file(name);
+        write_bytes(path, bytes);
+        // hide and reveal in turn (both read the file the same way; a process each costs)
+        for (const std::string & cmd : { ++i % 2 ? "hide " + path + " " + dir.file("gray.png") + " -o " + out + m()
+                                                 : "reveal " + path + " -o " + out + m() }) {
+            std::filesystem::remove(out);
+            Result r = run(cmd);
+            if (r.code == 0) {
+                EXPECT_TRUE(steg_test::file_exists(out)) << cmd;
+                continue;
+            }
+            ++refused;
+            EXPECT_EQ(r.code, 3) << cmd << "\n" << r.err;  // bad input, never a crash or "internal error"
+            EXPECT_NE(r.err.find(name), std::string::npos) << cmd << "\n" << r.err;  // names the file
+            EXPECT_FALSE(steg_test::file_exists(out)) << cmd;
+        }
+    }
+    EXPECT_GT(refused, int(hostile.size()) / 2);  // most of them are refused, not silently read
 }
