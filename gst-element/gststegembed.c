@@ -496,6 +496,7 @@ select_payload (GstStegEmbed * self, GstClockTime running_time, gint width,
       if (self->payload_eos || (tail && (!GST_CLOCK_TIME_IS_VALID (running_time)
                   || tail->running_time > running_time)))
         break;
+      GST_LOG_OBJECT (self, "the cover frame waits for the payload stream");
       g_cond_wait (&self->cond, &self->lock);
     }
     head = g_queue_peek_head (&self->payload_queue);
