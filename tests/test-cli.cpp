@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -150,14 +151,31 @@ TEST_F(Cli, RgbaCoverKeepsItsAlpha) {
 }
 
 TEST_F(Cli, PayloadLargerThanTheCoverIsFitted) {
-    for (const char * fit : { "scale", "letterbox" }) {
-        Result h = run("hide " + dir.file("cover.png") + " " + dir.file("big.jpg") + " -o " + dir.file("h.png") +
-                       " --fit " + fit + " --channel g" + m());
-        ASSERT_EQ(h.code, 0) << h.err;
-        Image out;
-        ASSERT_EQ(steg_image_load(dir.file("h.png").c_str(), 0, &out.img), STEG_OK);
-        EXPECT_EQ(out.img.width, 96);
-        EXPECT_EQ(out.img.height, 64);
+    // --fit and --channel take effect: the payload hidden (--payload-out) is the one
+    // steg_payload_prepare makes with them, and each choice gives another payload.
+    Image big;
+    ASSERT_EQ(steg_image_load(dir.file("big.jpg").c_str(), 0, &big.img), STEG_OK);
+    std::vector<std::string> hidden;
+    for (const auto & [fit, f] : { std::pair{ "scale", STEG_FIT_SCALE }, std::pair{ "letterbox", STEG_FIT_LETTERBOX } }) {
+        for (const auto & [channel, c] : { std::pair{ "luma", STEG_CHANNEL_LUMA }, std::pair{ "g", STEG_CHANNEL_G } }) {
+            const std::string args = std::string(" --fit ") + fit + " --channel " + channel;
+            Result h = run("hide " + dir.file("cover.png") + " " + dir.file("big.jpg") + " -o " + dir.file("h.png") +
+                           " --payload-out " + dir.file("p.png") + args + m());
+            ASSERT_EQ(h.code, 0) << h.err;
+            Image out, payload, want;
+            ASSERT_EQ(steg_image_load(dir.file("h.png").c_str(), 0, &out.img), STEG_OK);
+            EXPECT_EQ(out.img.width, 96);
+            EXPECT_EQ(out.img.height, 64);
+            ASSERT_EQ(steg_image_load(dir.file("p.png").c_str(), 0, &payload.img), STEG_OK);
+            ASSERT_EQ(steg_payload_prepare(&big.img, 96, 64, f, c, &want.img), STEG_OK);
+            EXPECT_TRUE(std::equal(want.img.data, want.img.data + 96 * 64, payload.img.data)) << args;
+            hidden.push_back(steg_test::read_file(dir.file("p.png")));
+        }
+    }
+    for (size_t i = 0; i < hidden.size(); ++i) {
+        for (size_t j = i + 1; j < hidden.size(); ++j) {
+            EXPECT_NE(hidden[i], hidden[j]) << "choices " << i << " and " << j << " hid the same payload";
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 
 using steg_test::Image;
@@ -143,13 +144,26 @@ TEST_F(Engine, ProgressReachesOneAndCanCancel) {
     EXPECT_FLOAT_EQ(seen.back(), 1.0f);
     EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
 
+    // Cancelled in the third band of tiles: as steg.h says, the output holds whole rows
+    // of the result from the top down (here the first band) and is untouched below.
+    const std::vector<uint8_t> full(hybrid.img.data, hybrid.img.data + 100 * 100 * 3);
     std::memset(hybrid.img.data, 7, 100 * 100 * 3);
     int  calls  = 0;
-    auto cancel = [](float, void * ud) { return ++*static_cast<int *>(ud) < 3; };
+    auto cancel = [](float, void * ud) { return ++*static_cast<int *>(ud) < 10; };
     Ctx  c(model, 32, cancel, &calls);
     EXPECT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_ERR_CANCELLED);
-    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(calls, 10);
     EXPECT_STREQ(steg_last_error(), "cancelled");
+    int done_rows = 0;
+    for (int y = 0; y < 100; ++y) {
+        const uint8_t * row  = hybrid.img.data + y * 300;
+        const bool      done = std::memcmp(row, full.data() + y * 300, 300) == 0;
+        const bool      untouched = std::all_of(row, row + 300, [](uint8_t v) { return v == 7; });
+        ASSERT_TRUE(done || untouched) << "row " << y << " is half written";
+        ASSERT_TRUE(untouched || done_rows == y) << "row " << y << " written below an untouched row";
+        done_rows += done && !untouched;
+    }
+    EXPECT_EQ(done_rows, 32);  // one band of 32-pixel tiles
 }
 
 TEST_F(Engine, BadArgumentsAreRefusedWithAReason) {

@@ -117,7 +117,10 @@ struct steg_image {
     uint8_t *        data;
 };
 
-/* Return false to cancel the running call (it then fails with STEG_ERR_CANCELLED). */
+/* Return false to cancel the running call (it then fails with STEG_ERR_CANCELLED).
+ * The call stops between tiles; its output then holds whole rows of the result from
+ * the top down and is untouched below them (a cancelled in-place hide leaves the cover
+ * partly hidden: keep a copy, as the GIMP filter's shadow buffer does, to undo it). */
 typedef bool (*steg_progress_callback)(float fraction, void * user_data);
 
 struct steg_context_params {
