@@ -298,7 +298,7 @@ class OutputSet {
 
 int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std::string & payload_path,
              const std::string & out_path, const std::string & payload_out, const std::string & fit,
-             const std::string & channel, bool allow_lossy, bool force, int64_t max_pixels) {
+             const std::string & channel, bool fit_chosen, bool allow_lossy, bool force, int64_t max_pixels) {
     if (int rc = check_output(out_path, allow_lossy, "hybrid")) {
         return rc;
     }
@@ -327,6 +327,15 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
     }
     if (int rc = load(payload_path, max_pixels, secret)) {
         return rc;
+    }
+    // Scaling to the cover stretches a payload of another shape; say so, unless the
+    // user asked for it by name.
+    const double stretch = (double(secret.img.width) / secret.img.height) / (double(cover.img.width) / cover.img.height);
+    if (fit == "scale" && !fit_chosen && (stretch > 1.1 || stretch < 1 / 1.1)) {
+        std::fprintf(stderr,
+                     "steg: warning: the payload (%dx%d) is stretched to the cover's shape (%dx%d);\n"
+                     "      --fit letterbox keeps its shape (black bars), --fit scale silences this.\n",
+                     secret.img.width, secret.img.height, cover.img.width, cover.img.height);
     }
     steg_status s = steg_payload_prepare(&secret.img, cover.img.width, cover.img.height,
                                          steg_fit(steg_param_choice(STEG_PARAM_FIT, fit.c_str())),
@@ -357,10 +366,11 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
         return EXIT_INPUT;
     }
     if (!mo.quiet) {
-        std::printf("hid %s (%dx%d, %s) in %s: wrote %s, %.0f bpp, payload %.1f%%, hybrid PSNR %.2f dB\n",
-                    payload_path.c_str(), secret.img.width, secret.img.height, channel.c_str(), cover_path.c_str(),
-                    out_path.c_str(), steg_bits_per_pixel(1), steg_payload_percent(1, 3),
-                    steg_psnr(&cover.img, &hybrid.img));
+        std::printf("cover %s (%dx%d) + payload %s (%dx%d, %s, %s) -> %s: %.0f bpp, payload %.1f%%, "
+                    "hybrid PSNR %.2f dB\n",
+                    cover_path.c_str(), cover.img.width, cover.img.height, payload_path.c_str(), secret.img.width,
+                    secret.img.height, channel.c_str(), fit.c_str(), out_path.c_str(), steg_bits_per_pixel(1),
+                    steg_payload_percent(1, 3), steg_psnr(&cover.img, &hybrid.img));
     }
     return EXIT_OK_;
 }
@@ -531,7 +541,8 @@ int main(int argc, char ** argv) {
         return rc == 0 ? EXIT_OK_ : EXIT_USAGE;
     }
     if (*hide) {
-        return cmd_hide(mo, a, b, out, payload_out, fit, channel, allow_lossy, force, max_pixels);
+        return cmd_hide(mo, a, b, out, payload_out, fit, channel, hide->get_option("--fit")->count() > 0,
+                        allow_lossy, force, max_pixels);
     }
     if (*reveal) {
         return cmd_reveal(mo, a, out, force, max_pixels);

@@ -179,6 +179,29 @@ TEST_F(Cli, PayloadLargerThanTheCoverIsFitted) {
     }
 }
 
+TEST_F(Cli, SummaryNamesCoverThenPayloadAndAStretchIsWarnedOf) {
+    // cover.png is 96x64 (landscape); a 40x90 portrait payload would be stretched.
+    Image tall(40, 90, STEG_FORMAT_GRAY8), wide(150, 100, STEG_FORMAT_GRAY8);
+    steg_test::fill_synthetic(tall.img, 7);
+    steg_test::fill_synthetic(wide.img, 8);
+    steg_image_save(dir.file("tall.png").c_str(), &tall.img, 0);
+    steg_image_save(dir.file("wide.png").c_str(), &wide.img, 0);
+    const std::string hide = "hide " + dir.file("cover.png") + " ";
+    Result r = run(hide + dir.file("tall.png") + " -o " + dir.file("h.png") + m());
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_LT(r.out.find("cover.png"), r.out.find("tall.png")) << r.out;  // COVER, then PAYLOAD, as typed
+    EXPECT_NE(r.out.find("(96x64)"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("stretched"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--fit letterbox"), std::string::npos) << r.err;
+    // Asked for by name, or of the cover's shape (150x100 is 96x64's 3:2), it is not.
+    for (const std::string & args : { dir.file("tall.png") + " --fit letterbox", dir.file("tall.png") + " --fit scale",
+                                      dir.file("wide.png") }) {
+        r = run(hide + args + " -o " + dir.file("h.png") + m());
+        ASSERT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.err.find("stretched"), std::string::npos) << args << ": " << r.err;
+    }
+}
+
 TEST_F(Cli, BadInputsGetAMessageAnExitCodeAndNoOutput) {
     const std::string out = dir.file("out.png");
     const std::string png = steg_test::read_file(dir.file("cover.png"));
