@@ -22,7 +22,7 @@ else
 fi
 # One cover: hide the camera photo, reveal from the saved PNG, compare both.
 one() {  # NAME COVER
-    "$steg" hide "$2" "$photos/camera.png" -o "$out/h.png" --payload-out "$out/p.png" --model "$model" -q
+    "$steg" hide "$2" "$photos/camera.png" -o "$out/h.png" --payload-out "$out/p.png" --model "$model" --fit scale -q
     "$steg" reveal "$out/h.png" -o "$out/r.png" --model "$model" -q
     printf '%-22s hybrid %s | revealed %s\n' "$1" "$("$steg" compare "$2" "$out/h.png")" \
         "$("$steg" compare "$out/p.png" "$out/r.png")"

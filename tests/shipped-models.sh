@@ -36,7 +36,7 @@ check() {
 # One cover with the default model: hide the camera photo, reveal from the saved PNG.
 # Floors: hybrid PSNR, revealed PSNR; ceiling: mean CIEDE2000 (cover vs hybrid).
 cover() {  # NAME FILE HYBRID_DB REVEALED_DB CIEDE2000_MEAN
-    "$steg" hide "$2" "$photos/camera.png" -o "$work/h.png" --payload-out "$work/p.png" -q
+    "$steg" hide "$2" "$photos/camera.png" -o "$work/h.png" --payload-out "$work/p.png" --fit scale -q
     "$steg" reveal "$work/h.png" -o "$work/r.png" -q
     "$steg" compare --json "$2" "$work/h.png" >"$work/hc.json"
     "$steg" compare --json "$work/p.png" "$work/r.png" >"$work/rc.json"
@@ -48,21 +48,21 @@ cover() {  # NAME FILE HYBRID_DB REVEALED_DB CIEDE2000_MEAN
 
 export STEG_MODEL=$src/models/default.safetensors
 # The card's figures (models/README.md) less 0.05 dB, plus 0.02 in CIEDE2000.
-cover "astronaut (demo)" "$photos/astronaut.png" 0 0 99
-cover coffee "$photos/coffee.png" 0 0 99
-cover chelsea "$photos/chelsea.png" 0 0 99
-cover rocket "$photos/rocket.jpg" 0 0 99
-cover ihc "$photos/ihc.png" 0 0 99
+cover "astronaut (demo)" "$photos/astronaut.png" 26.84 28.67 8.90
+cover coffee "$photos/coffee.png" 25.92 30.88 8.85
+cover chelsea "$photos/chelsea.png" 31.18 34.63 8.18
+cover rocket "$photos/rocket.jpg" 29.91 34.11 9.52
+cover ihc "$photos/ihc.png" 33.60 31.94 6.22
 if command -v gst-launch-1.0 >/dev/null; then
     GST_REGISTRY=$work/registry.bin gst-launch-1.0 -q videotestsrc pattern=smpte num-buffers=1 ! \
         video/x-raw,format=RGB,width=640,height=480 ! pngenc ! filesink location="$work/smpte.png"
-    cover "smpte 640x480" "$work/smpte.png" 0 0 99
+    cover "smpte 640x480" "$work/smpte.png" 11.26 14.58 23.25
 fi
 
 # The CIFAR-10 models load, and hide and reveal.
 for m in cifar10-mnist cifar10-cifar10; do
     "$steg" info "$src/models/$m.safetensors" >/dev/null
-    "$steg" hide "$photos/chelsea.png" "$photos/camera.png" -o "$work/c.png" --model "$src/models/$m.safetensors" -q
+    "$steg" hide "$photos/chelsea.png" "$photos/camera.png" -o "$work/c.png" --model "$src/models/$m.safetensors" --fit scale -q
     "$steg" reveal "$work/c.png" -o "$work/cr.png" --model "$src/models/$m.safetensors" -q
     echo "ok    $m loads, hides and reveals"
 done
