@@ -104,11 +104,28 @@ TEST(TrainerCli, SpeedAndScheduleFlagsReachTheRun) {
         steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
     }
     std::string out, err;
-    ASSERT_EQ(run(STEG_TRAINER " train --covers " + d.file("data") + " --size 16 --batch 2 --epochs 1 --val-fraction 0" +
-                      " --threads 1 --amp --no-channels-last --warmup 1.5 --data-workers 0 -o " + d.file("m.safetensors"),
-                  d, &out, &err),
-              0)
+    const std::string train = STEG_TRAINER " train --covers " + d.file("data") +
+                              " --size 16 --batch 2 --epochs 1 --val-fraction 0 --threads 1 --data-workers 0";
+    ASSERT_EQ(run(train + " --amp --no-channels-last --warmup 1.5 -o " + d.file("m.safetensors"), d, &out, &err), 0)
         << err;
+    // They change the training, not only the summary: the same run (same seed, same
+    // batches) without --amp, and without --warmup, ends with other weights.
+    ASSERT_EQ(run(train + " -o " + d.file("plain.safetensors"), d, &out, &err), 0) << err;
+    ASSERT_EQ(run(train + " --amp -o " + d.file("amp.safetensors"), d, &out, &err), 0) << err;
+    ASSERT_EQ(run(train + " --warmup 1.5 -o " + d.file("warm.safetensors"), d, &out, &err), 0) << err;
+    auto weights = [&](const std::string & name) {
+        steg::TrainOptions o;
+        o.device = STEG_DEVICE_CPU;
+        steg::Trainer t(o);
+        t.import_model(d.file(name));
+        return t.parameters_flat();
+    };
+    const auto plain = weights("plain.safetensors");
+    EXPECT_NE(weights("amp.safetensors"), plain) << "--amp changed nothing";
+    EXPECT_NE(weights("warm.safetensors"), plain) << "--warmup changed nothing";
+    // ... which is their doing: the plain run, repeated, ends with the same weights.
+    ASSERT_EQ(run(train + " -o " + d.file("again.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_EQ(weights("again.safetensors"), plain);
     ASSERT_EQ(run(STEG_CLI " info " + d.file("m.safetensors"), d, &out, &err), 0) << err;
     EXPECT_NE(out.find("\"amp\":true"), std::string::npos) << out;
     EXPECT_NE(out.find("\"channels_last\":false"), std::string::npos) << out;

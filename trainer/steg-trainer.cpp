@@ -358,15 +358,16 @@ int train(TrainArgs & a) {
         std::fprintf(stderr, "rank %d: done after %d epochs (%s)\n", t.rank(), a.o.epochs, hms(wall).c_str());
         return 0;
     }
+    const steg::TrainOptions & ro = t.options();  // what the trainer ran with, not what was asked
     json training = { { "command", a.command },       { "covers", recorded_paths(a.covers) },
                       { "payloads", recorded_paths(a.payloads) },
-                      { "epochs", a.o.epochs },       { "steps_this_run", steps_total }, { "size", a.o.size },
-                      { "batch", a.o.batch },         { "repeat", a.o.repeat },       { "lr", a.o.lr },
-                      { "lr_min", a.o.lr_min },       { "schedule", a.schedule },     { "warmup", a.o.warmup },     { "alpha", a.o.alpha },
-                      { "chroma_weight", a.o.chroma_weight }, { "teacher", a.o.teacher.empty() ? "" : std::filesystem::path(a.o.teacher).filename().string() }, { "teacher_ramp", a.o.teacher_ramp }, { "colour_augment", a.o.colour_augment }, { "architecture", a.o.architecture },
-                      { "beta", a.o.beta },           { "lambda", a.o.lambda },       { "seed", a.o.seed },
-                      { "float_hybrid", a.o.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", a.o.amp },
-                      { "channels_last", a.o.channels_last }, { "world_size", t.world_size() },
+                      { "epochs", ro.epochs },       { "steps_this_run", steps_total }, { "size", ro.size },
+                      { "batch", ro.batch },         { "repeat", ro.repeat },       { "lr", ro.lr },
+                      { "lr_min", ro.lr_min },       { "schedule", a.schedule },     { "warmup", ro.warmup },     { "alpha", ro.alpha },
+                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "architecture", ro.architecture },
+                      { "beta", ro.beta },           { "lambda", ro.lambda },       { "seed", ro.seed },
+                      { "float_hybrid", ro.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", ro.amp },
+                      { "channels_last", ro.channels_last }, { "world_size", t.world_size() },
                       { "device", t.device_name() },  { "wall_seconds_this_run", wall }, { "finished", now_utc() },
                       { "init", a.init.empty() ? "" : std::filesystem::path(a.init).filename().string() } };
     json metrics = eval_json(last);
