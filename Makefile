@@ -4,6 +4,7 @@
 #   make test    install what is missing, build, run the whole test suite
 #   make bench   compare libsteg's speed with the PyTorch reference (needs ../shared)
 #   make fuzz    build the libFuzzer targets with clang and run each (FUZZ_SECONDS each)
+#   make sanitize  build with ASan + UBSan in build-asan/ and run the test suite there
 #   make install PREFIX=/usr/local
 BUILD  ?= build
 PREFIX ?= /usr/local
@@ -12,7 +13,7 @@ CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench fuzz install clean
+.PHONY: all deps build demo test bench fuzz sanitize install clean
 
 all: build
 
@@ -37,8 +38,11 @@ fuzz:
 	@scripts/install-deps.sh --fuzz
 	fuzz/run $(FUZZ_SECONDS)
 
+sanitize: deps
+	scripts/sanitize-check
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-fuzz out
+	rm -rf $(BUILD) build-asan build-fuzz out
