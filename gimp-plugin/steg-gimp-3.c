@@ -39,7 +39,7 @@ choice_of (enum steg_param p)
   gint i;
 
   for (i = 0; spec->choices[i]; i++)
-    gimp_choice_add (choice, spec->choices[i], i, spec->choices[i], NULL);
+    gimp_choice_add (choice, spec->choices[i], i, spec->choices[i], spec->choice_help[i]);
   return choice;
 }
 

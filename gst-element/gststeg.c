@@ -21,5 +21,4 @@ plugin_init (GstPlugin * plugin)
  * libgststeg.so for this name. */
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, steg,
     "Deep image steganography: hide an image in video frames and reveal it",
-    plugin_init, STEG_GST_VERSION, "MIT/X11", "steg",
-    "steg (see its README)")
+    plugin_init, STEG_GST_VERSION, "MIT/X11", "steg", "steg")

@@ -679,8 +679,14 @@ gst_steg_embed_class_init (GstStegEmbedClass * klass)
   gst_element_class_add_static_pad_template (element_class, &payload_template);
   gst_element_class_set_static_metadata (element_class,
       "Steganography embedder", "Filter/Effect/Video",
-      "Hides a gray image (8 bits per pixel) invisibly in every video frame "
-      "with a CNN encoder", "steg developers");
+      "Hides a gray image (8 bits per pixel) in every RGB video frame with a "
+      "CNN encoder. The frames must stay RGB and lossless to keep it (FFV1 in "
+      "RGB, PNG; YUV, JPEG and lossy codecs lose it), for example: "
+      "videoconvert ! video/x-raw,format=RGB ! stegembed payload=secret.png ! "
+      "videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! matroskamux ! "
+      "filesink location=hybrid.mkv", "steg developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, STEG_GST_DOC_URI);
 
   element_class->request_new_pad =
       GST_DEBUG_FUNCPTR (gst_steg_embed_request_new_pad);

@@ -226,8 +226,13 @@ gst_steg_reveal_class_init (GstStegRevealClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Steganography payload reveal", "Filter/Effect/Video",
-      "Recovers the image hidden by stegembed in each frame (GRAY8 out)",
-      "steg developers");
+      "Recovers the image hidden by stegembed in each frame (GRAY8 out). The "
+      "frames must have stayed RGB and lossless since stegembed, for example: "
+      "filesrc location=hybrid.mkv ! matroskademux ! avdec_ffv1 ! videoconvert ! "
+      "video/x-raw,format=RGB ! stegreveal ! pngenc ! "
+      "multifilesink location=revealed-%04d.png", "steg developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, STEG_GST_DOC_URI);
 
   trans_class->transform_caps =
       GST_DEBUG_FUNCPTR (gst_steg_reveal_transform_caps);

@@ -46,8 +46,9 @@ gst_steg_param_enum_type (enum steg_param param)
     values = g_new0 (GEnumValue, n + 1);
     for (i = 0; i < n; i++) {
       values[i].value = i;
-      values[i].value_name = g_strdup_printf ("%s: %s", spec->nick,
-          spec->choices[i]);
+      /* As GStreamer's own enums: the nick is the name to type, the name says
+       * what it does (gst-inspect-1.0 shows both). */
+      values[i].value_name = g_strdup (spec->choice_help[i]);
       values[i].value_nick = spec->choices[i];
     }
     type = types[param] = g_enum_register_static (enum_type_name (param),
@@ -66,7 +67,9 @@ gst_steg_param_spec (enum steg_param param, const gchar * name,
 
   switch (spec->kind) {
     case STEG_PARAM_KIND_STRING:
-      return g_param_spec_string (name, spec->nick, spec->help, NULL, flags);
+      /* The model's default is shown as the file it is (gst-inspect-1.0). */
+      return g_param_spec_string (name, spec->nick, spec->help,
+          param == STEG_PARAM_MODEL ? steg_default_model_path () : NULL, flags);
     case STEG_PARAM_KIND_INT:
       return g_param_spec_int (name, spec->nick, spec->help, spec->min_value,
           spec->max_value, spec->default_value, flags);
@@ -127,7 +130,7 @@ gst_steg_settings_get_property (const GstStegSettings * s, guint first_id,
     guint prop_id, GValue * value)
 {
   if (prop_id == first_id)
-    g_value_set_string (value, s->model);
+    g_value_set_string (value, s->model ? s->model : steg_default_model_path ());
   else if (prop_id == first_id + 1)
     g_value_set_enum (value, s->device);
   else if (prop_id == first_id + 2)

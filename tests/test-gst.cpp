@@ -269,6 +269,36 @@ TEST_F(Gst, PluginDeclaresItsLicence) {
     gst_object_unref(plugin);
 }
 
+TEST_F(Gst, InspectSaysWhatAUserNeeds) {
+    // gst-inspect-1.0's page: the RGB-and-lossless rule with a launch line, where the
+    // documentation is, the default model as a path, and choices that explain themselves.
+    for (const char * name : { "stegembed", "stegreveal" }) {
+        GstElementFactory * f = gst_element_factory_find(name);
+        ASSERT_NE(f, nullptr);
+        const std::string desc = gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_DESCRIPTION);
+        EXPECT_NE(desc.find("lossless"), std::string::npos) << desc;
+        EXPECT_NE(desc.find(" ! "), std::string::npos) << desc;  // an example pipeline
+        const gchar * doc = gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_DOC_URI);
+        ASSERT_NE(doc, nullptr) << name;
+        EXPECT_NE(std::string(doc).find("gstreamer.md"), std::string::npos) << doc;
+        gst_object_unref(f);
+    }
+    GstElement * e     = gst_element_factory_make("stegembed", nullptr);
+    GParamSpec * model = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "model");
+    ASSERT_NE(model, nullptr);
+    ASSERT_NE(steg_default_model_path(), nullptr);
+    EXPECT_STREQ(G_PARAM_SPEC_STRING(model)->default_value, steg_default_model_path());
+    gchar * value = nullptr;
+    g_object_get(e, "model", &value, nullptr);  // unset: the file it will load
+    EXPECT_STREQ(value, steg_default_model_path());
+    g_free(value);
+    GParamSpec * fit  = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "fit");
+    GEnumValue * lbox = g_enum_get_value_by_nick(G_PARAM_SPEC_ENUM(fit)->enum_class, "letterbox");
+    ASSERT_NE(lbox, nullptr);
+    EXPECT_NE(std::string(lbox->value_name).find("aspect"), std::string::npos) << lbox->value_name;
+    gst_object_unref(e);
+}
+
 TEST_F(Gst, RefusesYuvInput) {
     GstHarness * h = gst_harness_new("stegembed");
     GstCaps *    yuv = gst_caps_from_string("video/x-raw,format=I420,width=64,height=48,framerate=25/1");

@@ -92,6 +92,16 @@ TEST(Params, OneDefinitionPerParameter) {
         if (s->kind == STEG_PARAM_KIND_ENUM) {
             ASSERT_NE(s->choices, nullptr);
             EXPECT_EQ(steg_param_choice(steg_param(p), s->choices[s->default_value]), s->default_value);
+            // Every choice says what it does, for the hosts' menus (GStreamer's enum names).
+            ASSERT_NE(s->choice_help, nullptr) << s->name;
+            int n = 0;
+            for (; s->choices[n]; ++n) {
+                ASSERT_NE(s->choice_help[n], nullptr) << s->name << " " << s->choices[n];
+                EXPECT_GT(std::strlen(s->choice_help[n]), 6u) << s->name << " " << s->choices[n];
+            }
+            EXPECT_EQ(s->choice_help[n], nullptr) << s->name;  // parallel to the choices
+        } else {
+            EXPECT_EQ(s->choice_help, nullptr) << s->name;
         }
     }
     // Enum choices follow the C enums' order.

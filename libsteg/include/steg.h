@@ -251,6 +251,7 @@ struct steg_param_spec {
     int32_t              default_value; /* index into choices, or the integer default */
     int32_t              min_value;     /* integer params only */
     int32_t              max_value;
+    const char * const * choice_help;   /* enum params: a phrase for each choice, parallel to choices */
 };
 
 STEG_API const struct steg_param_spec * steg_param_get(enum steg_param param);

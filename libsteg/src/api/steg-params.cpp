@@ -12,21 +12,28 @@ const char * const kDevices[]  = { "auto", "cpu", "cuda", nullptr };
 const char * const kFits[]     = { "scale", "letterbox", nullptr };
 const char * const kChannels[] = { "luma", "r", "g", "b", nullptr };
 
+const char * const kDevicesHelp[]  = { "CUDA if libtorch has it and a GPU is present, else the CPU", "the CPU",
+                                       "an NVIDIA GPU (needs a CUDA build of libtorch)", nullptr };
+const char * const kFitsHelp[]     = { "stretched to the cover's size (antialiased), aspect not kept",
+                                       "scaled to fit inside the cover, aspect kept, black bars", nullptr };
+const char * const kChannelsHelp[] = { "the BT.601 luma of a colour payload", "its red channel", "its green channel",
+                                       "its blue channel", nullptr };
+
 const steg_param_spec kSpecs[STEG_PARAM_COUNT] = {
     { STEG_PARAM_KIND_STRING, "model", "Model",
-      "model file (.safetensors); default: the shipped default model, or $STEG_MODEL", nullptr, 0, 0, 0 },
+      "model file (.safetensors); default: the shipped default model, or $STEG_MODEL", nullptr, 0, 0, 0, nullptr },
     { STEG_PARAM_KIND_ENUM, "device", "Device",
-      "where the networks run: auto (CUDA if present, else CPU), cpu or cuda", kDevices, STEG_DEVICE_AUTO, 0, 0 },
+      "where the networks run: auto (CUDA if present, else CPU), cpu or cuda", kDevices, STEG_DEVICE_AUTO, 0, 0, kDevicesHelp },
     { STEG_PARAM_KIND_INT, "threads", "CPU threads", "CPU threads for the networks; 0 uses all cores", nullptr, 0, 0,
-      1024 },
+      1024, nullptr },
     { STEG_PARAM_KIND_ENUM, "fit", "Fit",
       "how a payload of another size fits the cover: scale (stretch, antialiased) or letterbox (keep aspect, black bars)",
-      kFits, STEG_FIT_SCALE, 0, 0 },
+      kFits, STEG_FIT_SCALE, 0, 0, kFitsHelp },
     { STEG_PARAM_KIND_ENUM, "channel", "Payload channel",
-      "what a colour payload becomes: luma (BT.601), or its r, g or b channel", kChannels, STEG_CHANNEL_LUMA, 0, 0 },
+      "what a colour payload becomes: luma (BT.601), or its r, g or b channel", kChannels, STEG_CHANNEL_LUMA, 0, 0, kChannelsHelp },
     { STEG_PARAM_KIND_INT, "tile", "Tile size",
       "inner tile edge in pixels: smaller tiles use less memory; the result does not change", nullptr, 512, 32,
-      16384 },
+      16384, nullptr },
 };
 
 }  // namespace
