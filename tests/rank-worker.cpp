@@ -5,8 +5,7 @@
 // trains EPOCHS epochs of a fixed synthetic set over Gloo on loopback and writes its
 // final weights to OUT as raw floats. WORLD 1 is the single process the ranks are
 // compared with, EPOCHS 0 the weights before training.
-#include "steg-train.h"
-#include "test-util.h"
+#include "test-train-util.h"
 
 #include <atomic>
 #include <cstdio>
@@ -27,20 +26,11 @@ int main(int argc, char ** argv) {
         const int epochs = std::stoi(argv[4]), port = std::stoi(argv[5]);
         const std::string out = argv[6];
 
-        steg::ImageSet set;
-        for (int i = 0; i < 16; ++i) {
-            steg_test::Image img(20, 20, STEG_FORMAT_RGB8);
-            steg_test::fill_synthetic(img.img, uint32_t(i + 70));
-            set.push_back({ 20, 20, std::vector<uint8_t>(img.img.data, img.img.data + 20 * 20 * 3), "d" + std::to_string(i) });
-        }
+        const steg::ImageSet set = steg_test::synthetic_set(16, 20);
         std::vector<int> idx(set.size());
         std::iota(idx.begin(), idx.end(), 0);
 
-        steg::TrainOptions o;
-        o.size = 16, o.batch = batch, o.lr = 1e-3, o.seed = 5;
-        o.device             = STEG_DEVICE_CPU;
-        o.threads            = 1;
-        o.data_workers       = 0;
+        steg::TrainOptions o = steg_test::distributed_test_options(batch);
         o.dist.world_size    = world;
         o.dist.rank          = rank;
         o.dist.master_port   = port;

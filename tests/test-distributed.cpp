@@ -8,6 +8,7 @@
 #include "steg-error.h"
 #include "steg-model.h"
 #include "steg-train.h"
+#include "test-train-util.h"
 #include "test-util.h"
 
 #include <gtest/gtest.h>
@@ -27,6 +28,7 @@
 #include <fstream>
 #include <thread>
 
+using steg_test::synthetic_set;
 using steg_test::TempDir;
 
 namespace {
@@ -45,25 +47,6 @@ int free_port() {
     }
     close(fd);
     return ntohs(a.sin_port);
-}
-
-steg::ImageSet synthetic_set(int n, int size) {
-    steg::ImageSet set;
-    for (int i = 0; i < n; ++i) {
-        steg_test::Image img(size, size, STEG_FORMAT_RGB8);
-        steg_test::fill_synthetic(img.img, uint32_t(i + 70));
-        set.push_back({ size, size, std::vector<uint8_t>(img.img.data, img.img.data + size * size * 3), "d" + std::to_string(i) });
-    }
-    return set;
-}
-
-steg::TrainOptions options(int batch) {
-    steg::TrainOptions o;
-    o.size = 16, o.batch = batch, o.lr = 1e-3, o.seed = 5;
-    o.device       = STEG_DEVICE_CPU;
-    o.threads      = 1;
-    o.data_workers = 0;
-    return o;
 }
 
 // A process in the background; its pid.
@@ -252,7 +235,7 @@ TEST(Distributed, ResumeRestoresEveryRank) {
     job(d.file("a.safetensors"), 2, false);
     job(d.file("b.safetensors"), 1, false);
     job(d.file("b.safetensors"), 2, true);
-    steg::Trainer a(options(2)), b(options(2));
+    steg::Trainer a(steg_test::distributed_test_options(2)), b(steg_test::distributed_test_options(2));
     a.import_model(d.file("a.safetensors"));
     b.import_model(d.file("b.safetensors"));
     EXPECT_EQ(a.parameters_flat(), b.parameters_flat());
