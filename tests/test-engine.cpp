@@ -212,6 +212,45 @@ TEST_F(Engine, MetadataIsReadable) {
     EXPECT_GE(n, 4);
 }
 
+// A gray model changes brightness only: whatever its encoder outputs, each pixel of the
+// hybrid differs from the cover by the same amount in R, G and B (where no channel hits
+// 0 or 255), so no hue can shift. Its name comes from the file.
+TEST_F(Engine, GrayModelChangesRedGreenAndBlueAlike) {
+    Image cover(40, 30, STEG_FORMAT_RGBA8), payload(40, 30, STEG_FORMAT_GRAY8), hybrid(40, 30, STEG_FORMAT_RGBA8);
+    steg_test::fill_synthetic(cover.img, 23);
+    steg_test::fill_synthetic(payload.img, 24);
+    steg::Model m = steg::new_model(steg::kArchitectureGray, 7);
+    {
+        torch::NoGradGuard g;  // a visible change: the random tail scaled up
+        m.encoder->named_parameters()["tail.4.weight"].mul_(8);
+    }
+    steg::save_model(dir.file("g.safetensors"), m);
+    Ctx c(dir.file("g.safetensors"), 512);
+    ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
+    EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-gray");
+    int changed = 0, compared = 0;
+    for (int p = 0; p < 40 * 30; ++p) {
+        const uint8_t * cv = cover.img.data + 4 * p;
+        const uint8_t * hy = hybrid.img.data + 4 * p;
+        bool clamped = false;
+        for (int k = 0; k < 3; ++k) {
+            clamped = clamped || hy[k] == 0 || hy[k] == 255;
+        }
+        EXPECT_EQ(hy[3], cv[3]) << "alpha at pixel " << p;
+        if (clamped) {
+            continue;
+        }
+        ++compared;
+        const int dr = hy[0] - cv[0], dg = hy[1] - cv[1], db = hy[2] - cv[2];
+        // Rounding each channel to the 8-bit grid may differ by one step.
+        ASSERT_LE(std::abs(dr - dg), 1) << "pixel " << p;
+        ASSERT_LE(std::abs(dr - db), 1) << "pixel " << p;
+        changed += dr != 0;
+    }
+    EXPECT_GT(compared, 40 * 30 / 2);
+    EXPECT_GT(changed, compared / 4);  // it did change the cover
+}
+
 // A residual model whose encoder outputs no change hides nothing: the hybrid is the
 // cover, bit for bit, where the paper's architecture would output flat gray.
 TEST_F(Engine, ResidualModelAddsItsOutputToTheCover) {

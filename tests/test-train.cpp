@@ -459,6 +459,33 @@ TEST(Train, ResidualHybridIsCoverPlusEncoderOutput) {
     EXPECT_NEAR(paper.loss_of(batch).cover_term, 3 * 64 * std::pow(0.25 - step, 2), 1e-4);
 }
 
+// rehman2017-gray: the change is the mean of the encoder's three outputs, in R, G and B
+// alike. Outputs (3s, 0, 0) make a change of s in each channel: 3 x 64 pixels of s^2 in
+// the cover term (1/3 of the residual architecture's 9 s^2 a pixel), and none of it
+// colour, so the chroma weight changes nothing.
+TEST(Train, GrayHybridIsCoverPlusTheMeanOfTheEncoderOutput) {
+    TempDir     d;
+    const float s    = 2.0f / 255.0f;
+    auto        make = [&](const char * arch) {
+        return zero_model(d, [&](steg::Model & m) {
+            auto bias = m.encoder->named_parameters()["tail.4.bias"];
+            bias[0] = 3 * s, bias[1] = 0, bias[2] = 0;
+        }, arch);
+    };
+    const auto batch = constant_batch(2, 8, 0.25f, 0.f);
+    steg::TrainOptions o = tiny_options();
+    steg::Trainer      gray(o), res(o);
+    gray.import_model(make(steg::kArchitectureGray));
+    EXPECT_EQ(gray.options().architecture, steg::kArchitectureGray);
+    EXPECT_NEAR(gray.loss_of(batch).cover_term, 3 * 64 * double(s) * s, 1e-6);
+    res.import_model(make(steg::kArchitectureResidual));
+    EXPECT_NEAR(res.loss_of(batch).cover_term, 64 * 9 * double(s) * s, 1e-6);
+    o.chroma_weight = 10;
+    steg::Trainer weighted(o);
+    weighted.import_model(make(steg::kArchitectureGray));
+    EXPECT_NEAR(weighted.loss_of(batch).cover_term, 3 * 64 * double(s) * s, 1e-6);
+}
+
 TEST(Train, ChromaWeightScalesOnlyTheColourPartOfTheChange) {
     TempDir     d;
     const float s    = 3.0f / 255.0f;
@@ -498,7 +525,7 @@ TEST(Train, CheckpointsKnowTheirArchitecture) {
     EXPECT_EQ(again.parameters_flat(), res.parameters_flat());
     // Exported, the model file names the architecture and loads as it.
     res.export_model(d.file("r.safetensors"), {});
-    EXPECT_TRUE(steg::load_model(d.file("r.safetensors")).residual);
+    EXPECT_TRUE(steg::load_model(d.file("r.safetensors")).residual());
     EXPECT_NE(error_of([&] { steg::Trainer::checkpoint_architecture(d.file("none.ckpt")); }).find("not a steg-trainer checkpoint"),
               std::string::npos);
 }

@@ -502,8 +502,8 @@ int main(int argc, char ** argv) {
     tr->add_option("--teacher-ramp", ta.o.teacher_ramp, "epochs over which the cover term's target moves from the teacher's hybrid to the cover")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--chroma-weight", ta.o.chroma_weight, "weight of the cover term's colour part against its gray part (1: plain RGB)")->capture_default_str()->check(CLI::PositiveNumber);
     auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
-                   "rehman2017 (the paper's: the encoder outputs the hybrid) or rehman2017-residual (it outputs the change to the cover); with --init, that model's")
-        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual" }))->capture_default_str();
+                   "rehman2017 (the paper's: the encoder outputs the hybrid), rehman2017-residual (it outputs the change to the cover) or rehman2017-gray (the change is the same in R, G and B: brightness only); with --init, that model's")
+        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual", "rehman2017-gray" }))->capture_default_str();
     tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str()->check(finite_number(false));
     tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str()->check(finite_number(false));
     tr->add_option("--seed", ta.o.seed, "seed of the split, the pairing, the crops and the init")->capture_default_str();

@@ -36,21 +36,47 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const Model & m
 
 }  // namespace
 
-void check_architecture(const std::string & name, const std::string & where) {
-    if (name != kArchitecture && name != kArchitectureResidual) {
-        throw Error(STEG_ERR_MODEL, where + ": unknown architecture '" + name + "' (this libsteg knows '" + kArchitecture +
-                                        "' and '" + kArchitectureResidual + "')");
+EncoderOutput encoder_output(const std::string & name, const std::string & where) {
+    if (name == kArchitecture) {
+        return EncoderOutput::hybrid;
     }
+    if (name == kArchitectureResidual) {
+        return EncoderOutput::change;
+    }
+    if (name == kArchitectureGray) {
+        return EncoderOutput::gray_change;
+    }
+    throw Error(STEG_ERR_MODEL, where + ": unknown architecture '" + name + "' (this libsteg knows '" + kArchitecture +
+                                    "', '" + kArchitectureResidual + "' and '" + kArchitectureGray + "')");
+}
+
+const char * Model::architecture() const {
+    switch (output) {
+        case EncoderOutput::change:
+            return kArchitectureResidual;
+        case EncoderOutput::gray_change:
+            return kArchitectureGray;
+        case EncoderOutput::hybrid:
+            break;
+    }
+    return kArchitecture;
 }
 
 torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const {
     torch::Tensor out = encoder_out.to(torch::kFloat32);
-    return residual ? host.to(torch::kFloat32) + out : out;
+    switch (output) {
+        case EncoderOutput::change:
+            return host.to(torch::kFloat32) + out;
+        case EncoderOutput::gray_change:  // N x 1 x H x W, broadcast over R, G and B
+            return host.to(torch::kFloat32) + out.mean(1, /*keepdim=*/true);
+        case EncoderOutput::hybrid:
+            break;
+    }
+    return out;
 }
 
 Model new_model(const std::string & architecture, c10::optional<uint64_t> seed) {
-    check_architecture(architecture, "new model");
-    Model                         m{ Encoder(), Decoder(), {}, architecture == kArchitectureResidual };
+    Model                         m{ Encoder(), Decoder(), {}, encoder_output(architecture, "new model") };
     c10::optional<at::Generator> gen;
     if (seed) {
         gen = at::make_generator<at::CPUGeneratorImpl>(*seed);
@@ -84,9 +110,7 @@ Model load_model(const std::string & path) {
         throw Error(STEG_ERR_MODEL, path + ": unsupported steg model format version '" + meta("format_version") +
                                         "' (this libsteg reads version " + kFormatVersion + ")");
     }
-    check_architecture(meta("architecture"), path);
-
-    Model m{ Encoder(), Decoder(), f.metadata, meta("architecture") == kArchitectureResidual };
+    Model m{ Encoder(), Decoder(), f.metadata, encoder_output(meta("architecture"), path) };
     torch::NoGradGuard     no_grad;
     std::set<std::string>  expected;
     for (auto & [name, param] : named_tensors(m)) {

@@ -10,25 +10,45 @@
 
 namespace steg {
 
-// The architectures a model file may name. Both have the same layers and weights
-// (Table 1); they differ in what the encoder's output means:
+// The architectures a model file may name. All have the same layers and weights
+// (Table 1), so the same cost; they differ in what the encoder's output means:
 //   rehman2017           the paper's: the encoder outputs the hybrid itself;
 //   rehman2017-residual  the encoder outputs the change to the cover (hybrid = cover +
-//                        output), so an unchanged cover costs the network nothing.
+//                        output), so an unchanged cover costs the network nothing;
+//   rehman2017-gray      the change is the mean of the encoder's three outputs, the same
+//                        in R, G and B: the hybrid differs from the cover in brightness
+//                        only, never in hue.
 constexpr const char * kArchitecture         = "rehman2017";
 constexpr const char * kArchitectureResidual = "rehman2017-residual";
+constexpr const char * kArchitectureGray     = "rehman2017-gray";
 constexpr const char * kFormatVersion        = "1";
 
-// Throws steg::Error(STEG_ERR_MODEL) naming the known architectures when `name` is none.
-void check_architecture(const std::string & name, const std::string & where);
+// What the encoder's output is, by architecture.
+enum class EncoderOutput {
+    hybrid,       // rehman2017
+    change,       // rehman2017-residual
+    gray_change,  // rehman2017-gray
+};
+
+// The output of architecture `name`. Throws steg::Error(STEG_ERR_MODEL) naming the known
+// architectures (and `where`) when `name` is none.
+EncoderOutput encoder_output(const std::string & name, const std::string & where);
+
+// Throws as encoder_output() does.
+inline void check_architecture(const std::string & name, const std::string & where) {
+    encoder_output(name, where);
+}
 
 struct Model {
     Encoder                            encoder;
     Decoder                            decoder;
     std::map<std::string, std::string> metadata;
-    bool                               residual = false;  // architecture rehman2017-residual
+    EncoderOutput                      output = EncoderOutput::hybrid;
 
-    const char * architecture() const { return residual ? kArchitectureResidual : kArchitecture; }
+    const char * architecture() const;
+
+    // True when the encoder outputs a change to the cover, not the hybrid.
+    bool residual() const { return output != EncoderOutput::hybrid; }
 
     // The zero-centred float hybrid from the cover and the encoder's output (in fp32,
     // whatever precision the encoder ran in).

@@ -179,7 +179,7 @@ struct Trainer::Impl {
             oe = model.encoder->forward(host, guest);
         }
         oe = model.hybrid(host, oe);
-        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual);
+        torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual());
         {
             AutocastBf16 amp(o.amp, device.type());
             od = model.decoder->forward(hybrid).to(torch::kFloat32);
@@ -648,7 +648,7 @@ void Trainer::import_model(const std::string & path) {
         dst[i].copy_(src[i]);
     }
     impl_->model.metadata = loaded.metadata;
-    impl_->model.residual = loaded.residual;  // the layers are the same; the file says what they mean
+    impl_->model.output   = loaded.output;  // the layers are the same; the file says what they mean
     impl_->synced         = false;
     opt_.architecture     = loaded.architecture();
 }
@@ -666,7 +666,7 @@ const std::map<std::string, std::string> & Trainer::model_metadata() const {
 }
 
 void Trainer::export_model(const std::string & path, const std::map<std::string, std::string> & metadata) const {
-    Model copy{ impl_->model.encoder, impl_->model.decoder, impl_->model.metadata, impl_->model.residual };
+    Model copy{ impl_->model.encoder, impl_->model.decoder, impl_->model.metadata, impl_->model.output };
     for (const auto & kv : metadata) {
         copy.metadata[kv.first] = kv.second;
     }
