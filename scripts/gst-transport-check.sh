@@ -25,9 +25,12 @@ transports=(
     "FFV1 in Matroska (BGRx)|videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! matroskamux|matroskademux ! avdec_ffv1"
     "PNG frames|pngenc ! multipartmux|multipartdemux ! pngdec"
     "raw I420 (4:2:0, no codec)|videoconvert ! video/x-raw,format=I420 ! matroskamux|matroskademux"
+    "FFV1 in I420 (lossless codec after a 4:2:0 conversion)|videoconvert ! video/x-raw,format=I420 ! avenc_ffv1 ! matroskamux|matroskademux ! avdec_ffv1"
     "FFV1 in Y444 (lossless codec, 4:4:4 YUV)|videoconvert ! video/x-raw,format=Y444 ! avenc_ffv1 ! matroskamux|matroskademux ! avdec_ffv1"
     "JPEG quality 95 (jpegenc from RGB)|jpegenc quality=95 ! multipartmux|multipartdemux ! jpegdec"
     "MPEG-4 part 2, 8 Mbit/s (4:2:0)|videoconvert ! avenc_mpeg4 bitrate=8000000 ! matroskamux|matroskademux ! avdec_mpeg4"
+    "VP8, 8 Mbit/s (4:2:0)|videoconvert ! vp8enc target-bitrate=8000000 deadline=1 ! matroskamux|matroskademux ! vp8dec"
+    "H.264 (x264), 8 Mbit/s (4:2:0)|videoconvert ! x264enc bitrate=8000 ! matroskamux|matroskademux ! avdec_h264"
 )
 # The payload as hidden: camera.png as luma, scaled to 640x480.
 gst-launch-1.0 -q multifilesrc location=src-0.png index=0 stop-index=0 caps=image/png ! pngdec ! \
@@ -38,6 +41,14 @@ echo "| transport | revealed PSNR | revealed SSIM |"
 echo "|---|---|---|"
 for t in "${transports[@]}"; do
     IFS='|' read -r name enc dec <<<"$t"
+    missing=
+    for e in $(tr '!' '\n' <<<"$enc ! $dec" | awk '{ print $1 }' | grep -v /); do  # element names, not caps
+        gst-inspect-1.0 --exists "$e" || missing="$missing $e"
+    done
+    if [ -n "$missing" ]; then
+        echo "| $name | not measured (missing:$missing) | |"
+        continue
+    fi
     rm -f rev-*.png stream.bin
     gst-launch-1.0 -q $src ! $enc ! filesink location=stream.bin
     gst-launch-1.0 -q filesrc location=stream.bin ! $dec ! $reveal

@@ -22,7 +22,6 @@ and ../shared/datasets/bsds beside the project.
 import argparse
 import json
 import os
-import ctypes
 import sys
 
 import numpy as np
@@ -31,76 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-
-class Image_(ctypes.Structure):  # struct steg_image
-    _fields_ = [("width", ctypes.c_int32), ("height", ctypes.c_int32), ("format", ctypes.c_int),
-                ("stride", ctypes.c_int64), ("data", ctypes.POINTER(ctypes.c_uint8))]
-
-
-class Params(ctypes.Structure):  # struct steg_context_params
-    _fields_ = [("device", ctypes.c_int), ("n_threads", ctypes.c_int32), ("tile_size", ctypes.c_int32),
-                ("progress", ctypes.c_void_p), ("progress_user_data", ctypes.c_void_p)]
-
-
-class Libsteg:
-    """The few calls of libsteg's C API this script needs, through ctypes: the model is
-    loaded once, and each hybrid is exactly what `steg hide` would save."""
-
-    def __init__(self, build, model, threads):
-        self.lib = lib = ctypes.CDLL(os.path.join(build, "libsteg", "libsteg.so"))
-        lib.steg_context_default_params.restype = Params
-        lib.steg_init_from_file.restype = ctypes.c_void_p
-        lib.steg_init_from_file.argtypes = [ctypes.c_char_p, Params]
-        lib.steg_last_error.restype = ctypes.c_char_p
-        lib.steg_hide.argtypes = [ctypes.c_void_p] + [ctypes.POINTER(Image_)] * 3
-        lib.steg_image_load.argtypes = [ctypes.c_char_p, ctypes.c_int64, ctypes.POINTER(Image_)]
-        lib.steg_image_alloc.argtypes = [ctypes.POINTER(Image_), ctypes.c_int32, ctypes.c_int32, ctypes.c_int]
-        lib.steg_image_free.argtypes = [ctypes.POINTER(Image_)]
-        lib.steg_payload_prepare.argtypes = [ctypes.POINTER(Image_), ctypes.c_int32, ctypes.c_int32, ctypes.c_int,
-                                             ctypes.c_int, ctypes.POINTER(Image_)]
-        p = lib.steg_context_default_params()
-        p.device, p.n_threads = 1, threads  # CPU
-        self.ctx = lib.steg_init_from_file(model.encode(), p)
-        if not self.ctx:
-            sys.exit(f"steganalysis.py: {model}: {lib.steg_last_error().decode()}")
-
-    def check(self, status, what):
-        if status != 0:
-            sys.exit(f"steganalysis.py: {what}: {self.lib.steg_last_error().decode()}")
-
-    @staticmethod
-    def array(img):
-        ch = img.format
-        rows = np.ctypeslib.as_array(img.data, shape=(img.height * img.stride,))
-        return rows.reshape(img.height, img.stride)[:, :img.width * ch].reshape(img.height, img.width, ch).copy()
-
-    def hide(self, cover_path, payload_path):
-        """(clean, hybrid) as uint8 HxWx3 arrays: the payload in luma, scaled to the cover."""
-        cover, secret, payload, hybrid = Image_(), Image_(), Image_(), Image_()
-        try:
-            self.check(self.lib.steg_image_load(cover_path.encode(), 0, ctypes.byref(cover)), cover_path)
-            self.check(self.lib.steg_image_load(payload_path.encode(), 0, ctypes.byref(secret)), payload_path)
-            self.check(self.lib.steg_payload_prepare(ctypes.byref(secret), cover.width, cover.height, 0, 0,
-                                                     ctypes.byref(payload)), payload_path)
-            self.check(self.lib.steg_image_alloc(ctypes.byref(hybrid), cover.width, cover.height, cover.format),
-                       "hybrid")
-            self.check(self.lib.steg_hide(self.ctx, ctypes.byref(cover), ctypes.byref(payload),
-                                          ctypes.byref(hybrid)), cover_path)
-            return self.array(cover)[..., :3], self.array(hybrid)[..., :3]
-        finally:
-            for img in (cover, secret, payload, hybrid):
-                self.lib.steg_image_free(ctypes.byref(img))
-
-
-def make_pairs(steg, folder, tag):
-    """(clean, hybrid) for every photo of `folder`, its neighbour hidden in it."""
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".png")))
-    pairs = []
-    for i, name in enumerate(names):
-        pairs.append(steg.hide(os.path.join(folder, name), os.path.join(folder, names[(i + 1) % len(names)])))
-        print(f"\r{tag}: {i + 1}/{len(names)} hybrids", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
-    return pairs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from libsteg_ctypes import Libsteg, make_pairs  # noqa: E402
 
 
 class Steganalyser(nn.Module):

@@ -212,6 +212,58 @@ TEST_F(Engine, MetadataIsReadable) {
     EXPECT_GE(n, 4);
 }
 
+// The payload score is the share of pixels where the decoder's output stays within the
+// pixel range (8 levels of slack), counted once per pixel whatever the tiling. A decoder
+// built to output 2 R - 0.5 (zero-centred) leaves the range exactly where R is 255: with
+// 29 of 70 columns red, the score is 1 - 29/70.
+TEST_F(Engine, PayloadScoreIsTheShareOfDecoderOutputInsideThePixelRange) {
+    steg::Model m = steg::new_model(steg::kArchitecture, 3);
+    {
+        torch::NoGradGuard g;
+        auto               p = m.decoder->named_parameters();
+        for (auto & kv : p) {
+            kv.value().zero_();
+        }
+        for (const char * conv : { "net.0", "net.2", "net.4", "net.6", "net.8", "net.10" }) {
+            p[std::string(conv) + ".weight"][0][0][1][1] = 1.0f;  // channel 0 passes through
+        }
+        p["net.0.bias"][0]      = 0.5f;  // R + 0.5 >= 0 survives the ReLUs
+        p["net.12.weight"][0][0] = 2.0f;
+        p["net.12.bias"][0]      = -0.5f;
+    }
+    steg::save_model(dir.file("s.safetensors"), m);
+    Image hybrid(70, 40, STEG_FORMAT_RGB8), payload(70, 40, STEG_FORMAT_GRAY8);
+    steg_test::fill_synthetic(hybrid.img, 25);
+    for (int y = 0; y < 40; ++y) {
+        for (int x = 0; x < 70; ++x) {
+            hybrid.img.data[y * hybrid.img.stride + 3 * x] = x < 29 ? 255 : 0;
+        }
+    }
+    for (const int tile : { 512, 32 }) {  // one tile; 3 x 2 tiles with halos
+        Ctx   c(dir.file("s.safetensors"), tile);
+        float score = -1;
+        ASSERT_EQ(steg_reveal_scored(c.ctx, &hybrid.img, &payload.img, &score), STEG_OK) << steg_last_error();
+        EXPECT_FLOAT_EQ(score, 1.0f - 29.0f / 70.0f) << "tile " << tile;
+        // The payload itself is the clamped output: 255 where R was, 0 elsewhere.
+        EXPECT_EQ(payload.img.data[0], 255);
+        EXPECT_EQ(payload.img.data[69], 0);
+        ASSERT_EQ(steg_reveal_scored(c.ctx, &hybrid.img, &payload.img, nullptr), STEG_OK);  // the score is optional
+    }
+    // A bias inside the slack (+7 levels) counts as in range; beyond it (+9), as outside.
+    for (const auto & [levels, want] : { std::pair{ 7.0f, 1.0f }, std::pair{ 9.0f, 0.0f } }) {
+        {
+            torch::NoGradGuard g;
+            m.decoder->named_parameters()["net.12.weight"].zero_();
+            m.decoder->named_parameters()["net.12.bias"].fill_(0.5f + levels / 255.0f);
+        }
+        steg::save_model(dir.file("s.safetensors"), m);
+        Ctx   c(dir.file("s.safetensors"), 32);
+        float score = -1;
+        ASSERT_EQ(steg_reveal_scored(c.ctx, &hybrid.img, &payload.img, &score), STEG_OK) << steg_last_error();
+        EXPECT_EQ(score, want) << levels << " levels over";
+    }
+}
+
 // A gray model changes brightness only: whatever its encoder outputs, each pixel of the
 // hybrid differs from the cover by the same amount in R, G and B (where no channel hits
 // 0 or 255), so no hue can shift. Its name comes from the file.

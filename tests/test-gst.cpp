@@ -172,8 +172,8 @@ Image reveal_with_libsteg(steg_context * ctx, const Image & hybrid) {
 }
 
 // Runs a gst-launch style pipeline to its end; returns the first error message, or
-// "" if it reached EOS.
-std::string run_pipeline(const std::string & description) {
+// "" if it reached EOS. The text of each warning posted on the way goes to `warnings`.
+std::string run_pipeline(const std::string & description, std::vector<std::string> * warnings = nullptr) {
     GError *     err      = nullptr;
     GstElement * pipeline = gst_parse_launch(description.c_str(), &err);
     if (!pipeline) {
@@ -183,8 +183,20 @@ std::string run_pipeline(const std::string & description) {
     }
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
     GstBus *     bus = gst_element_get_bus(pipeline);
-    GstMessage * msg = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                                  GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+    GstMessage * msg = nullptr;
+    while ((msg = gst_bus_timed_pop_filtered(
+                bus, 120 * GST_SECOND, GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS | GST_MESSAGE_WARNING))) &&
+           GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
+        GError * e     = nullptr;
+        gchar *  debug = nullptr;
+        gst_message_parse_warning(msg, &e, &debug);
+        if (warnings) {
+            warnings->push_back(std::string(e->message) + " | " + (debug ? debug : ""));
+        }
+        g_clear_error(&e);
+        g_free(debug);
+        gst_message_unref(msg);
+    }
     std::string  result = msg ? "" : "timeout";
     if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
         GError * e     = nullptr;
@@ -507,6 +519,28 @@ TEST_F(Gst, ReportsItsProcessingTimeAsLatency) {
 }
 
 // ---- errors a user meets ------------------------------------------------------------
+
+// The most obvious pipeline converts the hybrid to I420 right after stegembed and loses
+// the payload: stegembed warns once, naming the converter and what to pin. Pinned RGB
+// (BGRx into FFV1) or a direct reveal gets no warning.
+TEST_F(Gst, WarnsOnceWhenTheHybridIsConvertedToYuvDownstream) {
+    const std::string src = "videotestsrc num-buffers=4 ! video/x-raw,format=RGB,width=32,height=32,framerate=5/1 ! "
+                            "stegembed payload=" + kPhotos + "camera.png ! ";
+    std::vector<std::string> w;
+    ASSERT_EQ(run_pipeline(src + "videoconvert name=conv ! avenc_ffv1 ! fakesink", &w), "");
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("'conv' converts it to"), std::string::npos) << w[0];
+    EXPECT_NE(w[0].find("format=BGRx"), std::string::npos) << w[0];  // says what to pin
+    w.clear();
+    ASSERT_EQ(run_pipeline(src + "videoconvert ! video/x-raw,format=I420 ! fakesink", &w), "");
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("I420"), std::string::npos) << w[0];
+    w.clear();
+    ASSERT_EQ(run_pipeline(src + "videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! fakesink", &w), "");
+    ASSERT_EQ(run_pipeline(src + "stegreveal ! fakesink", &w), "");
+    ASSERT_EQ(run_pipeline(src + "fakesink", &w), "");
+    EXPECT_TRUE(w.empty()) << w[0];
+}
 
 TEST_F(Gst, MissingPayloadFilePostsAnErrorThatNamesIt) {
     const std::string err = run_pipeline(

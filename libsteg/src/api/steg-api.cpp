@@ -235,6 +235,10 @@ steg_status steg_hide(steg_context * ctx, const steg_image * cover, const steg_i
 }
 
 steg_status steg_reveal(steg_context * ctx, const steg_image * hybrid, steg_image * payload) {
+    return steg_reveal_scored(ctx, hybrid, payload, nullptr);
+}
+
+steg_status steg_reveal_scored(steg_context * ctx, const steg_image * hybrid, steg_image * payload, float * payload_score) {
     return guarded([&] {
         check_context(ctx);
         check_image(hybrid, "hybrid");
@@ -244,7 +248,10 @@ steg_status steg_reveal(steg_context * ctx, const steg_image * hybrid, steg_imag
             throw Error(STEG_ERR_INVALID_ARGUMENT, "revealed payload must be GRAY8");
         }
         check_same_size(*hybrid, *payload, "payload");
-        ctx->engine->reveal(*hybrid, *payload, progress_of(ctx));
+        const double score = ctx->engine->reveal(*hybrid, *payload, progress_of(ctx));
+        if (payload_score) {
+            *payload_score = float(score);
+        }
     });
 }
 

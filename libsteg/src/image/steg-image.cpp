@@ -226,6 +226,12 @@ bool encode_jpeg(FILE * fp, const steg_image * img, int quality, Decoded * scrat
     cinfo.in_color_space   = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
+    if (ch != 1) {  // full-resolution chroma (4:4:4): 4:2:0 would cost a hybrid's payload far more
+        for (int c = 0; c < 3; ++c) {
+            cinfo.comp_info[c].h_samp_factor = 1;
+            cinfo.comp_info[c].v_samp_factor = 1;
+        }
+    }
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
         const uint8_t * src = img->data + int64_t(cinfo.next_scanline) * row_bytes(*img);

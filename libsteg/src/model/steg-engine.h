@@ -24,6 +24,10 @@ using Progress = std::function<bool(float)>;
 
 constexpr int kDefaultTileSize = 512;
 
+// The payload score counts the pixels where the decoder's output lies more than this
+// many levels outside 0..255 (steg_reveal_scored in steg.h).
+constexpr float kPayloadScoreSlack = 8.0f;
+
 class Engine {
   public:
     Engine(const std::string & model_path, const EngineOptions & options);  // throws steg::Error
@@ -31,7 +35,8 @@ class Engine {
 
     // See steg_hide / steg_reveal in steg.h; inputs are validated there. Throws steg::Error.
     void hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress);
-    void reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress);
+    // Returns the payload score (steg_reveal_scored in steg.h).
+    double reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress);
 
     const std::map<std::string, std::string> & metadata() const;
     const char *                               device_name() const;
