@@ -192,6 +192,21 @@ payload_layer_constraint (gint32 image, gint32 item, gpointer data)
   return image == choice->image && item != choice->cover;
 }
 
+/* The layer hidden when none is named: the topmost layer of the image other than the
+ * cover (-1: there is none). */
+static gint32
+default_payload_layer (gint32 image, gint32 cover)
+{
+  gint n = 0, i;
+  gint32 *layers = gimp_image_get_layers (image, &n), found = -1;
+
+  for (i = 0; i < n && found == -1; i++)
+    if (layers[i] != cover)
+      found = layers[i];
+  g_free (layers);
+  return found;
+}
+
 static gboolean
 hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
 {
@@ -201,6 +216,12 @@ hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
   gboolean ok;
 
   dialog = new_dialog ("Hide Layer in Image", HIDE_PROC, &table, 6);
+  /* The documented workflow: the payload is another layer of this image. Last time's
+   * choice stands only if it is still such a layer. */
+  if (vals->payload_layer == -1 || !gimp_item_is_valid (vals->payload_layer)
+      || gimp_item_get_image (vals->payload_layer) != image
+      || vals->payload_layer == drawable)
+    vals->payload_layer = default_payload_layer (image, drawable);
 
   layer = gimp_layer_combo_box_new (payload_layer_constraint, &choice);
   gimp_int_combo_box_prepend (GIMP_INT_COMBO_BOX (layer),
@@ -304,24 +325,35 @@ do_hide (gint32 image, gint32 drawable, const HideVals * vals,
   GeglBuffer *buffer, *shadow;
   gboolean ok;
 
+  gint32 payload_layer = vals->payload_layer;
+
   if (!check_rgb (drawable, "cover layer", error))
     return FALSE;
-  if (vals->payload_layer != -1) {
-    if (!gimp_item_is_valid (vals->payload_layer)
-        || !gimp_item_is_drawable (vals->payload_layer)) {
+  if (payload_layer == -1 && vals->payload_file[0] == '\0') {
+    payload_layer = default_payload_layer (image, drawable);
+    if (payload_layer == -1) {
       g_set_error (error, STEG_GIMP_ERROR, 0,
-          "The payload layer (%d) does not exist.", vals->payload_layer);
+          "Nothing to hide: this image has no other layer. Open the payload as "
+          "a layer (File > Open as Layers...) or choose a payload image file.");
       return FALSE;
     }
-    if (gimp_item_get_image (vals->payload_layer) != image) {
+  }
+  if (payload_layer != -1) {
+    if (!gimp_item_is_valid (payload_layer)
+        || !gimp_item_is_drawable (payload_layer)) {
+      g_set_error (error, STEG_GIMP_ERROR, 0,
+          "The payload layer (%d) does not exist.", payload_layer);
+      return FALSE;
+    }
+    if (gimp_item_get_image (payload_layer) != image) {
       g_set_error (error, STEG_GIMP_ERROR, 0,
           "The payload layer belongs to another image. Copy it into this "
           "image as a layer, or hide it from its file instead.");
       return FALSE;
     }
-    buffer = gimp_drawable_get_buffer (vals->payload_layer);
+    buffer = gimp_drawable_get_buffer (payload_layer);
     ok = steg_gimp_read (buffer, gimp_drawable_get_format
-        (vals->payload_layer), FALSE, FALSE, &payload, error);
+        (payload_layer), FALSE, FALSE, &payload, error);
     g_object_unref (buffer);
     if (!ok)
       return FALSE;
@@ -348,6 +380,19 @@ do_hide (gint32 image, gint32 drawable, const HideVals * vals,
   }
   gimp_progress_end ();
   return ok;
+}
+
+/* Names the revealed image after its source: kodim23.png gives kodim23-revealed.xcf
+ * beside it (an untitled source gives revealed.xcf). */
+static void
+name_revealed (gint32 source, gint32 revealed)
+{
+  gchar *file = gimp_image_get_filename (source);
+  gchar *name = steg_gimp_revealed_name (file);
+
+  gimp_image_set_filename (revealed, name);
+  g_free (name);
+  g_free (file);
 }
 
 static gboolean
@@ -385,6 +430,7 @@ do_reveal (gint32 image, gint32 drawable, const RevealVals * vals,
   } else {
     *new_image = gimp_image_new (gray.width, gray.height, GIMP_GRAY);
     gimp_image_undo_disable (*new_image);
+    name_revealed (image, *new_image);
     *new_layer = gimp_layer_new (*new_image, "Revealed payload", gray.width,
         gray.height, GIMP_GRAY_IMAGE, 100, GIMP_LAYER_MODE_NORMAL);
     gimp_image_insert_layer (*new_image, *new_layer, -1, 0);

@@ -114,6 +114,22 @@ run_dialog (GimpProcedure * procedure, GimpProcedureConfig * config,
   return ok;
 }
 
+/* The layer hidden when none is named: the topmost layer of the image other than the
+ * cover (NULL: there is none). */
+static GimpDrawable *
+default_payload_layer (GimpImage * image, GimpDrawable * cover)
+{
+  GimpLayer **layers = gimp_image_get_layers (image);
+  GimpDrawable *found = NULL;
+  gint i;
+
+  for (i = 0; layers && layers[i] && !found; i++)
+    if (GIMP_DRAWABLE (layers[i]) != cover)
+      found = GIMP_DRAWABLE (layers[i]);
+  g_free (layers);
+  return found;
+}
+
 static GimpValueArray *
 hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
     GimpDrawable ** drawables, GimpProcedureConfig * config,
@@ -130,12 +146,31 @@ hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
   gboolean ok = FALSE;
 
   gegl_init (NULL, NULL);
-  if (run_mode == GIMP_RUN_INTERACTIVE
-      && !run_dialog (procedure, config, "Hide Layer in Image"))
-    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+  if (run_mode == GIMP_RUN_INTERACTIVE) {
+    /* The documented workflow: the payload is another layer of this image. Last
+     * time's choice stands only if it is still such a layer. */
+    g_object_get (config, "payload-drawable", &payload_layer, NULL);
+    if (!payload_layer || GIMP_DRAWABLE (payload_layer) == cover
+        || gimp_item_get_image (GIMP_ITEM (payload_layer)) != image)
+      g_object_set (config, "payload-drawable",
+          default_payload_layer (image, cover), NULL);
+    g_clear_object (&payload_layer);
+    if (!run_dialog (procedure, config, "Hide Layer in Image"))
+      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL,
+          NULL);
+  }
 
   g_object_get (config, "payload-drawable", &payload_layer, "payload-file",
       &payload_file, NULL);
+  /* Script-Fu passes "" for no file: a folder (the current one) is no file either. */
+  if (payload_file && g_file_query_file_type (payload_file,
+          G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
+    g_clear_object (&payload_file);
+  if (!payload_layer && !payload_file) {
+    payload_layer = default_payload_layer (image, cover);
+    if (payload_layer)
+      g_object_ref (payload_layer);
+  }
   model = config_model (config);
   opts.model = model;
   opts.device = gimp_procedure_config_get_choice_id (config, "device");
@@ -160,7 +195,14 @@ hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
       goto done;
   } else {
     gchar *path = payload_file ? g_file_get_path (payload_file) : NULL;
-    if (path == NULL || steg_image_load (path, 0, &payload) != STEG_OK) {
+    if (path == NULL) {
+      g_set_error (&error, STEG_GIMP_ERROR, 0,
+          "Nothing to hide: this image has no other layer. Open the payload as "
+          "a layer (File > Open as Layers...) or choose a payload image file.");
+      ok = FALSE;
+      goto done;
+    }
+    if (steg_image_load (path, 0, &payload) != STEG_OK) {
       g_set_error (&error, STEG_GIMP_ERROR, 0,
           "Could not read the payload image \"%s\": %s. Choose a payload layer "
           "or a PNG or JPEG file.", path ? path : "(none)",
@@ -253,8 +295,18 @@ reveal_run (GimpProcedure * procedure, GimpRunMode run_mode,
     gimp_drawable_get_offsets (hybrid, &x, &y);
     gimp_layer_set_offsets (layer, x, y);
   } else {
+    GFile *source = gimp_image_get_file (image);
+    gchar *path = source ? g_file_get_path (source) : NULL;
+    gchar *name = steg_gimp_revealed_name (path);
+    GFile *file = g_file_new_for_path (name);
+
     new_image = gimp_image_new (gray.width, gray.height, GIMP_GRAY);
     gimp_image_undo_disable (new_image);
+    gimp_image_set_file (new_image, file);  /* kodim23-revealed.xcf, not [Untitled] */
+    g_object_unref (file);
+    g_clear_object (&source);
+    g_free (name);
+    g_free (path);
     layer = gimp_layer_new (new_image, "Revealed payload", gray.width,
         gray.height, GIMP_GRAY_IMAGE, 100, GIMP_LAYER_MODE_NORMAL);
     gimp_image_insert_layer (new_image, layer, NULL, 0);

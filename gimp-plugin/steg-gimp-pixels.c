@@ -153,3 +153,21 @@ steg_gimp_write_gray (GeglBuffer * buffer, const struct steg_image *gray)
       babl_format ("Y' u8"), gray->data, GEGL_AUTO_ROWSTRIDE);
   gegl_buffer_flush (buffer);
 }
+
+gchar *
+steg_gimp_revealed_name (const gchar * source_file)
+{
+  gchar *dir, *base, *dot, *name;
+
+  if (source_file == NULL || source_file[0] == '\0')
+    return g_strdup ("revealed.xcf");
+  dir = g_path_get_dirname (source_file);
+  base = g_path_get_basename (source_file);
+  dot = strrchr (base, '.');
+  if (dot && dot != base)
+    *dot = '\0';
+  name = g_strdup_printf ("%s%c%s-revealed.xcf", dir, G_DIR_SEPARATOR, base);
+  g_free (base);
+  g_free (dir);
+  return name;
+}

@@ -13,6 +13,9 @@
 #   rgba                    alpha of an RGBA layer comes through exactly
 #   precision               16-bit and float images: the hybrid sits on the 8-bit grid
 #   payload-layer           the payload is another layer, of another size and offset
+#   default-payload         no payload named: the image's other layer is hidden; with
+#                           none, a message says what to do; the revealed image is
+#                           named after its source
 #   broken-model            a failed status with the reason, and GIMP runs the next command
 #   grayscale               a grayscale image gets a message that says how to convert it
 set -euo pipefail
@@ -65,6 +68,7 @@ if [ "$api" = 3.0 ]; then
     reveal_new_image() { echo "(car (plug-in-steg-reveal RUN-NONINTERACTIVE img (vector drw) \"\" \"auto\" \"image\"))"; }
     reveal_as_layer() { echo "(cadr (plug-in-steg-reveal RUN-NONINTERACTIVE img (vector drw) \"\" \"auto\" \"layer\"))"; }
     first_layer() { echo "(vector-ref (car (gimp-image-get-layers $1)) 0)"; }
+    file_name() { echo "(car (gimp-image-get-file $1))"; }
     u16=PRECISION-U16-NON-LINEAR u8=PRECISION-U8-NON-LINEAR
 else
     with_image() { echo "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\" \"$1\"))) (drw (car (gimp-image-get-active-drawable img)))) $2 (gimp-image-delete img))"; }
@@ -73,6 +77,7 @@ else
     reveal_new_image() { echo "(car (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 0))"; }
     reveal_as_layer() { echo "(cadr (plug-in-steg-reveal RUN-NONINTERACTIVE img drw \"\" 0 1))"; }
     first_layer() { echo "(vector-ref (cadr (gimp-image-get-layers $1)) 0)"; }
+    file_name() { echo "(car (gimp-image-get-filename $1))"; }
     u16=PRECISION-U16-GAMMA u8=PRECISION-U8-GAMMA
 fi
 
@@ -153,6 +158,24 @@ payload-layer)
     ref=$(psnr payload-coffee.png ref-coffee-rev.png)
     echo "coffee (400x600 layer) in astronaut (512x512): $ours dB; steg alone: $ref dB"
     identical ref-coffee.png hybrid.png "the hybrid of a payload layer"
+    ;;
+default-payload)
+    # The documented workflow: the payload is another layer of the image, and it is the
+    # one hidden when no payload is named.
+    gimp "$(with_image "$photos/astronaut.png" \
+        "(let ((pl (car (gimp-file-load-layer RUN-NONINTERACTIVE img \"$photos/camera.png\")))) \
+           (gimp-image-insert-layer img pl 0 -1) $(hide -1 "" "") (gimp-image-remove-layer img pl)) \
+         $(save_png img drw hybrid.png)")" \
+        "$(with_image "$work/ref-hybrid.png" \
+            "(let* ((new $(reveal_new_image)) (p (open-output-file \"$work/name.txt\"))) \
+               (display $(file_name new) p) (close-output-port p) (gimp-image-delete new))")"
+    expect_success 2
+    identical ref-hybrid.png hybrid.png "the hybrid of the image's other layer"
+    # The revealed image is named after its source, not [Untitled].
+    grep -q "ref-hybrid-revealed.xcf" name.txt || { echo "FAIL: revealed image named '$(cat name.txt)'"; exit 1; }
+    # With no other layer and no file, the message says what to do.
+    gimp "$(with_image "$photos/astronaut.png" "$(hide -1 "" "")")"
+    grep -q "Nothing to hide: this image has no other layer" gimp.log || { echo "FAIL: no message"; exit 1; }
     ;;
 broken-model)
     echo "not a model" > broken.safetensors

@@ -138,6 +138,40 @@ TEST_F(Cli, EndToEndOnRealPhotosMatchesTheLibrary) {
     }
 }
 
+// steg reveal's payload score: always in --json; a verdict (and a warning below it) only
+// from a model whose file names its threshold.
+TEST_F(Cli, RevealScoresThePayloadAndWarnsBelowTheModelsThreshold) {
+    ASSERT_EQ(run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") + m()).code, 0);
+    auto json_field = [](const std::string & out, const std::string & key) {
+        const size_t at = out.find("\"" + key + "\":");
+        EXPECT_NE(at, std::string::npos) << key << " in " << out;
+        return at == std::string::npos ? std::string() : out.substr(at + key.size() + 3, out.find_first_of(",}", at) - at - key.size() - 3);
+    };
+    // No threshold in the file: a score, no verdict, no warning.
+    Result r = run("reveal " + dir.file("h.png") + " -o " + dir.file("r.png") + " --json" + m());
+    ASSERT_EQ(r.code, 0) << r.err;
+    const double score = std::stod(json_field(r.out, "payload_score"));
+    EXPECT_GE(score, 0.0);
+    EXPECT_LE(score, 1.0);
+    EXPECT_EQ(json_field(r.out, "payload_present"), "null");
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+    r = run("reveal " + dir.file("h.png") + " -o " + dir.file("r.png") + m());
+    EXPECT_NE(r.out.find("no threshold for this model"), std::string::npos) << r.out;
+    // A threshold the score reaches: present; one it cannot reach: absent, and a warning
+    // that says what to check. The same score either way.
+    for (const auto & [threshold, present] : { std::pair{ "0", "true" }, std::pair{ "1.5", "false" } }) {
+        const std::string mdl = dir.file(std::string("t") + threshold + ".safetensors");
+        steg_test::write_random_model(mdl, 5, { { "payload_score_threshold", threshold } });
+        r = run("reveal " + dir.file("h.png") + " -o " + dir.file("r.png") + " --json --model " + mdl);
+        ASSERT_EQ(r.code, 0) << r.err;  // a warning, not a failure: the image is still written
+        EXPECT_EQ(json_field(r.out, "payload_present"), present) << r.out;
+        EXPECT_DOUBLE_EQ(std::stod(json_field(r.out, "payload_score")), score);
+        EXPECT_DOUBLE_EQ(std::stod(json_field(r.out, "payload_threshold")), std::stod(threshold));
+        EXPECT_EQ(r.err.find("probably carries no payload") != std::string::npos, std::string(present) == "false") << r.err;
+        EXPECT_TRUE(std::filesystem::exists(dir.file("r.png")));
+    }
+}
+
 TEST_F(Cli, RgbaCoverKeepsItsAlpha) {
     Result h = run("hide " + dir.file("rgba.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") + m());
     ASSERT_EQ(h.code, 0) << h.err;

@@ -8,9 +8,13 @@
 
 namespace steg_test {
 
-void write_random_model(const std::string & path, uint64_t seed) {
+void write_random_model(const std::string & path, uint64_t seed, const std::map<std::string, std::string> & metadata) {
     torch::manual_seed(seed);
-    steg::save_model(path, steg::new_model());
+    steg::Model m = steg::new_model();
+    for (const auto & kv : metadata) {
+        m.metadata[kv.first] = kv.second;
+    }
+    steg::save_model(path, m);
 }
 
 }  // namespace steg_test

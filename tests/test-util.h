@@ -6,6 +6,7 @@
 #include "steg.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,7 +23,8 @@ struct TempDir {
 
 // Writes a model of the paper's architecture with Xavier-random weights (seeded).
 // Defined in test-random-model.cpp, the one helper that needs libtorch.
-void write_random_model(const std::string & path, uint64_t seed = 1);
+void write_random_model(const std::string & path, uint64_t seed = 1,
+                        const std::map<std::string, std::string> & metadata = {});
 
 // An owned image that frees itself.
 struct Image {

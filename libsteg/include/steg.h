@@ -178,7 +178,7 @@ STEG_API enum steg_status steg_reveal(struct steg_context * ctx, const struct st
  * it may drift far outside them. How well that separates the two depends on the model,
  * so a model file calibrated for it names its threshold in the metadata key
  * "payload_score_threshold" (steg_model_meta): below it, treat the image as carrying no
- * payload. The default model's threshold (0.995) missed 4 % of hybrids and took 9 % of
+ * payload. The default model's threshold (0.9967) missed 5 % of hybrids and took 7 % of
  * clean photos for hybrids on BSDS500 test photos; a model without the key has no
  * verdict (the CIFAR-10 models' scores do not separate). Meaningful only for a lossless
  * hybrid of the same model. */
