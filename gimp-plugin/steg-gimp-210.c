@@ -383,14 +383,15 @@ do_hide (gint32 image, gint32 drawable, const HideVals * vals,
 }
 
 /* Names the revealed image after its source: kodim23.png gives kodim23-revealed.xcf
- * beside it (an untitled source gives revealed.xcf). */
+ * beside it (an untitled source leaves it untitled). */
 static void
 name_revealed (gint32 source, gint32 revealed)
 {
   gchar *file = gimp_image_get_filename (source);
   gchar *name = steg_gimp_revealed_name (file);
 
-  gimp_image_set_filename (revealed, name);
+  if (name)
+    gimp_image_set_filename (revealed, name);
   g_free (name);
   g_free (file);
 }

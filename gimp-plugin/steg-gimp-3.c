@@ -114,6 +114,25 @@ run_dialog (GimpProcedure * procedure, GimpProcedureConfig * config,
   return ok;
 }
 
+/* TRUE for a payload-file argument that names no file: none at all, or what Script-Fu
+ * makes of "" (an empty name, or the current folder). */
+static gboolean
+names_no_file (GFile * file)
+{
+  gchar *uri, *path;
+  gboolean none;
+
+  if (file == NULL)
+    return TRUE;
+  uri = g_file_get_uri (file);
+  path = g_file_get_path (file);
+  none = uri == NULL || uri[0] == '\0' || (path != NULL && (path[0] == '\0'
+          || g_file_test (path, G_FILE_TEST_IS_DIR)));
+  g_free (path);
+  g_free (uri);
+  return none;
+}
+
 /* The layer hidden when none is named: the topmost layer of the image other than the
  * cover (NULL: there is none). */
 static GimpDrawable *
@@ -162,9 +181,7 @@ hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
 
   g_object_get (config, "payload-drawable", &payload_layer, "payload-file",
       &payload_file, NULL);
-  /* Script-Fu passes "" for no file: a folder (the current one) is no file either. */
-  if (payload_file && g_file_query_file_type (payload_file,
-          G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
+  if (names_no_file (payload_file))
     g_clear_object (&payload_file);
   if (!payload_layer && !payload_file) {
     payload_layer = default_payload_layer (image, cover);
@@ -295,15 +312,23 @@ reveal_run (GimpProcedure * procedure, GimpRunMode run_mode,
     gimp_drawable_get_offsets (hybrid, &x, &y);
     gimp_layer_set_offsets (layer, x, y);
   } else {
+    /* The source's XCF, else the file it was imported from or last exported to. */
     GFile *source = gimp_image_get_file (image);
-    gchar *path = source ? g_file_get_path (source) : NULL;
-    gchar *name = steg_gimp_revealed_name (path);
-    GFile *file = g_file_new_for_path (name);
+    gchar *path, *name;
 
+    if (!source)
+      source = gimp_image_get_imported_file (image);
+    if (!source)
+      source = gimp_image_get_exported_file (image);
+    path = source ? g_file_get_path (source) : NULL;
+    name = steg_gimp_revealed_name (path);
     new_image = gimp_image_new (gray.width, gray.height, GIMP_GRAY);
     gimp_image_undo_disable (new_image);
-    gimp_image_set_file (new_image, file);  /* kodim23-revealed.xcf, not [Untitled] */
-    g_object_unref (file);
+    if (name) {                 /* kodim23-revealed.xcf, not [Untitled] */
+      GFile *file = g_file_new_for_path (name);
+      gimp_image_set_file (new_image, file);
+      g_object_unref (file);
+    }
     g_clear_object (&source);
     g_free (name);
     g_free (path);

@@ -160,7 +160,7 @@ steg_gimp_revealed_name (const gchar * source_file)
   gchar *dir, *base, *dot, *name;
 
   if (source_file == NULL || source_file[0] == '\0')
-    return g_strdup ("revealed.xcf");
+    return NULL;
   dir = g_path_get_dirname (source_file);
   base = g_path_get_basename (source_file);
   dot = strrchr (base, '.');

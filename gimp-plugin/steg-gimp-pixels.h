@@ -58,9 +58,10 @@ gboolean steg_gimp_reveal (GeglBuffer * hybrid_buffer, const Babl * space_of,
 /* Writes a GRAY8 image into a buffer (any format: GEGL converts). */
 void steg_gimp_write_gray (GeglBuffer * buffer, const struct steg_image *gray);
 
-/* The file name of an image revealed from `source_file` (NULL: untitled): the source's
- * folder and name with "-revealed.xcf" for its extension, so kodim23.png gives
- * kodim23-revealed.xcf; "revealed.xcf" for an untitled source. Free with g_free. */
+/* The file name of an image revealed from `source_file`: the source's folder and name
+ * with "-revealed.xcf" for its extension, so kodim23.png gives kodim23-revealed.xcf.
+ * NULL for an untitled source (NULL or ""), whose revealed image stays untitled too.
+ * Free with g_free. */
 gchar *steg_gimp_revealed_name (const gchar * source_file);
 
 G_END_DECLS
