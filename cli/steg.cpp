@@ -168,10 +168,10 @@ int load(const std::string & path, int64_t max_pixels, Image & out) {
 int check_output(const std::string & path, bool allow_lossy, const char * what) {
     if (steg_path_is_lossy(path.c_str()) && !allow_lossy) {
         std::fprintf(stderr,
-                     "steg: refusing to save the %s as '%s': JPEG loses much of the hidden payload (saved at\n"
-                     "      quality 95, 4:4:4, the revealed image came back 2-4 dB worse on four test photos,\n"
-                     "      SSIM 0.86-0.95 down to 0.75-0.82: visibly noisier). Save as .png (lossless), or\n"
-                     "      pass --allow-lossy to accept that loss.\n",
+                     "steg: refusing to save the %s as '%s': lossy compression loses much of the hidden\n"
+                     "      payload (as JPEG at quality 95, 4:4:4, the revealed image came back 2-4 dB worse on\n"
+                     "      four test photos, SSIM 0.86-0.95 down to 0.75-0.82: visibly noisier). Save as .png\n"
+                     "      (lossless), or pass --allow-lossy to accept that loss.\n",
                      what, path.c_str());
         return EXIT_USAGE;
     }

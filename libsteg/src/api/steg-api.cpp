@@ -248,7 +248,7 @@ steg_status steg_reveal_scored(steg_context * ctx, const steg_image * hybrid, st
             throw Error(STEG_ERR_INVALID_ARGUMENT, "revealed payload must be GRAY8");
         }
         check_same_size(*hybrid, *payload, "payload");
-        const double score = ctx->engine->reveal(*hybrid, *payload, progress_of(ctx));
+        const double score = ctx->engine->reveal(*hybrid, *payload, progress_of(ctx), payload_score != nullptr);
         if (payload_score) {
             *payload_score = float(score);
         }

@@ -160,31 +160,36 @@ void Engine::hide(const steg_image & cover, const steg_image & payload, steg_ima
     run_tiled(cover.width, cover.height, m.tile, kEncoderRadius, 3, net, write, progress);
 }
 
-double Engine::reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress) {
+double Engine::reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress, bool score) {
     c10::InferenceMode guard;
     auto &             m   = *impl_;
     set_cpu_threads(m.threads);
-    // Two planes a pixel: the payload byte, and 1 where the decoder's output lay more
-    // than kPayloadScoreSlack levels outside 0..255 (counted for the score, over the
-    // tiles' inner parts only, as the bytes are).
-    const float limit = STEG_PIXEL_CENTER + kPayloadScoreSlack / 255.0f;
-    auto        net   = [&](const Rect & r) {
+    // With `score`, two planes a pixel: the payload byte, and 1 where the decoder's
+    // output lay more than kPayloadScoreSlack levels outside 0..255 (counted over the
+    // tiles' inner parts only, as the bytes are). Without, the byte alone (stegreveal's
+    // per-frame path does not pay for the count).
+    const int   planes = score ? 2 : 1;
+    const float limit  = STEG_PIXEL_CENTER + kPayloadScoreSlack / 255.0f;
+    auto        net    = [&](const Rect & r) {
         torch::Tensor out = m.model.decoder->forward(to_planes(hybrid, r, 3).to(m.device));
+        if (!score) {
+            return to_u8(out);
+        }
         torch::Tensor far = out.abs().gt(limit).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).to(torch::kCPU);
         return torch::cat({ to_u8(out), far }, 2).contiguous();
     };
     int64_t outside = 0;
     auto    write   = [&](int y0, int rows, const uint8_t * band) {
         for (int y = 0; y < rows; ++y) {
-            const uint8_t * src = band + size_t(y) * hybrid.width * 2;
+            const uint8_t * src = band + size_t(y) * hybrid.width * planes;
             uint8_t *       dst = payload.data + (y0 + y) * row_stride(payload);
             for (int x = 0; x < hybrid.width; ++x) {
-                dst[x] = src[2 * x];
-                outside += src[2 * x + 1];
+                dst[x] = src[planes * x];
+                outside += planes == 2 ? src[2 * x + 1] : 0;
             }
         }
     };
-    run_tiled(hybrid.width, hybrid.height, m.tile, kDecoderRadius, 2, net, write, progress);
+    run_tiled(hybrid.width, hybrid.height, m.tile, kDecoderRadius, planes, net, write, progress);
     return 1.0 - double(outside) / (double(hybrid.width) * hybrid.height);
 }
 

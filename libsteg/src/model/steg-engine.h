@@ -35,8 +35,8 @@ class Engine {
 
     // See steg_hide / steg_reveal in steg.h; inputs are validated there. Throws steg::Error.
     void hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress);
-    // Returns the payload score (steg_reveal_scored in steg.h).
-    double reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress);
+    // Returns the payload score (steg_reveal_scored in steg.h) when `score`, else 1.
+    double reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress, bool score);
 
     const std::map<std::string, std::string> & metadata() const;
     const char *                               device_name() const;
