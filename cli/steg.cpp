@@ -171,7 +171,7 @@ int check_output(const std::string & path, bool allow_lossy, const char * what) 
                      "steg: refusing to save the %s as '%s': lossy compression loses much of the hidden\n"
                      "      payload (as JPEG at quality 95, 4:4:4, the revealed image came back 2-4 dB worse on\n"
                      "      four test photos, SSIM 0.86-0.95 down to 0.75-0.82: visibly noisier). Save as .png\n"
-                     "      (lossless), or pass --allow-lossy to accept that loss.\n",
+                     "      or .webp (both lossless), or pass --allow-lossy to accept that loss.\n",
                      what, path.c_str());
         return EXIT_USAGE;
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// fuzz-image - libFuzzer target: any bytes as an image file through libsteg's PNG and
-// JPEG reader (the path every host takes for covers, payloads and hybrids). A refusal
+// fuzz-image - libFuzzer target: any bytes as an image file through libsteg's PNG,
+// JPEG and WebP reader (the path every host takes for covers, payloads and hybrids). A refusal
 // (steg::Error) is fine; a crash, a sanitizer report or a leak is a finding.
 #include "steg-error.h"
 #include "steg-image.h"

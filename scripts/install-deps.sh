@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
     g++ cmake ninja-build pkg-config make
-    libtorch-dev libgloo-dev libpng-dev libjpeg-dev zlib1g-dev
+    libtorch-dev libgloo-dev libpng-dev libjpeg-dev libwebp-dev zlib1g-dev
     nlohmann-json3-dev libcli11-dev libfmt-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     python3-skimage   # the classic test photos used by the demo and the tests

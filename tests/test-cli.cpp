@@ -280,6 +280,35 @@ TEST_F(Cli, BadInputsGetAMessageAnExitCodeAndNoOutput) {
     EXPECT_EQ(run("hide " + c + " " + g + " -o " + dir.file("ok.jpg") + " --allow-lossy" + m()).code, 0);
 }
 
+// Lossless WebP needs no --allow-lossy, and a hybrid kept as WebP reveals exactly what
+// the same hybrid kept as PNG does.
+TEST_F(Cli, LosslessWebpHybridRevealsAsPngDoes) {
+    const std::string c = dir.file("cover.png"), g = dir.file("gray.png");
+    Result            h = run("hide " + c + " " + g + " -o " + dir.file("h.webp") + m());
+    ASSERT_EQ(h.code, 0) << h.err;
+    ASSERT_EQ(run("hide " + c + " " + g + " -o " + dir.file("h.png") + m()).code, 0);
+    Image a, b;
+    ASSERT_EQ(steg_image_load(dir.file("h.webp").c_str(), 0, &a.img), STEG_OK) << steg_last_error();
+    ASSERT_EQ(steg_image_load(dir.file("h.png").c_str(), 0, &b.img), STEG_OK) << steg_last_error();
+    ASSERT_EQ(a.img.width * a.img.height, b.img.width * b.img.height);
+    EXPECT_EQ(std::memcmp(a.img.data, b.img.data, size_t(a.img.width) * a.img.height * 3), 0);
+    ASSERT_EQ(run("reveal " + dir.file("h.webp") + " -o " + dir.file("r1.png") + m()).code, 0);
+    ASSERT_EQ(run("reveal " + dir.file("h.png") + " -o " + dir.file("r2.webp") + m()).code, 0);
+    Image r1, r2;
+    ASSERT_EQ(steg_image_load(dir.file("r1.png").c_str(), 0, &r1.img), STEG_OK);
+    ASSERT_EQ(steg_image_load(dir.file("r2.webp").c_str(), 0, &r2.img), STEG_OK);
+    ASSERT_EQ(r1.img.format, STEG_FORMAT_GRAY8);
+    ASSERT_EQ(r2.img.format, STEG_FORMAT_RGB8);  // WebP has no gray: R = G = B
+    ASSERT_EQ(r1.img.width * r1.img.height, r2.img.width * r2.img.height);
+    int differ = 0;
+    for (int i = 0; i < r1.img.width * r1.img.height; ++i) {
+        for (int k = 0; k < 3; ++k) {
+            differ += r2.img.data[i * 3 + k] != r1.img.data[i];
+        }
+    }
+    EXPECT_EQ(differ, 0);
+}
+
 TEST_F(Cli, DefaultModelComesFromTheEnvironment) {
     Result r = run("info", "STEG_MODEL=" + model);
     ASSERT_EQ(r.code, 0) << r.err;

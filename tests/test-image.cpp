@@ -161,7 +161,7 @@ TEST(ImageFile, DamagedAndHostileFilesAreRefused) {
     steg_test::write_file(d.file("empty.png"), "");
     EXPECT_NE(load_error(d.file("empty.png")).find("empty"), std::string::npos);
     steg_test::write_file(d.file("text.png"), "hello, I am not an image");
-    EXPECT_NE(load_error(d.file("text.png")).find("not a PNG or JPEG"), std::string::npos);
+    EXPECT_NE(load_error(d.file("text.png")).find("not a PNG, JPEG or WebP"), std::string::npos);
 
     steg_test::write_file(d.file("t.png"), png.substr(0, png.size() / 2));
     EXPECT_NE(load_error(d.file("t.png")).find("t.png"), std::string::npos);
@@ -193,9 +193,73 @@ TEST(ImageFile, LossyOutputNeedsConsent) {
     EXPECT_EQ(steg_image_save(d.file("h.jpg").c_str(), &a.img, 0), STEG_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(steg_last_error()).find("lossy"), std::string::npos);
     EXPECT_FALSE(steg_test::file_exists(d.file("h.jpg")));
-    EXPECT_EQ(steg_image_save(d.file("h.webp").c_str(), &a.img, STEG_SAVE_ALLOW_LOSSY), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(steg_image_save(d.file("h.gif").c_str(), &a.img, STEG_SAVE_ALLOW_LOSSY), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("unsupported format '.gif'"), std::string::npos);
     EXPECT_TRUE(steg_path_is_lossy("x/Y.JPEG"));
     EXPECT_FALSE(steg_path_is_lossy("x.jpg/y.png"));
+    EXPECT_FALSE(steg_path_is_lossy("h.webp"));  // written lossless
+    EXPECT_EQ(steg_image_save(d.file("h.webp").c_str(), &a.img, 0), STEG_OK) << steg_last_error();
+}
+
+// WebP is written lossless (VP8L): every sample comes back as it was, colour under
+// fully transparent pixels included; gray is stored as R = G = B.
+TEST(ImageFile, WebpIsLossless) {
+    TempDir d;
+    for (steg_format f : { STEG_FORMAT_RGB8, STEG_FORMAT_RGBA8, STEG_FORMAT_GRAY8 }) {
+        Image a(67, 45, f);
+        steg_test::fill_synthetic(a.img, 11);
+        if (f == STEG_FORMAT_RGBA8) {
+            for (int i = 0; i < 67 * 45; i += 7) {
+                a.img.data[i * 4 + 3] = 0;  // transparent, with colour under it
+            }
+        }
+        ASSERT_EQ(steg_image_save(d.file("a.webp").c_str(), &a.img, 0), STEG_OK) << steg_last_error();
+        const std::string bytes = steg_test::read_file(d.file("a.webp"));
+        ASSERT_GT(bytes.size(), 16u);
+        EXPECT_EQ(bytes.substr(12, 4), "VP8L") << "not the lossless bitstream";
+        Image b;
+        ASSERT_EQ(steg_image_load(d.file("a.webp").c_str(), 0, &b.img), STEG_OK) << steg_last_error();
+        ASSERT_EQ(b.img.width, 67);
+        ASSERT_EQ(b.img.height, 45);
+        const int ch = steg_format_channels(f);
+        ASSERT_EQ(b.img.format, f == STEG_FORMAT_GRAY8 ? STEG_FORMAT_RGB8 : f);
+        const int bch = steg_format_channels(b.img.format);
+        int       differ = 0;
+        for (int i = 0; i < 67 * 45; ++i) {
+            for (int c = 0; c < bch; ++c) {
+                differ += b.img.data[i * bch + c] != a.img.data[i * ch + (ch == 1 ? 0 : c)];
+            }
+        }
+        EXPECT_EQ(differ, 0) << "format " << int(f);
+    }
+}
+
+TEST(ImageFile, DamagedAndHostileWebpsAreRefused) {
+    TempDir d;
+    Image   a(64, 48, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(a.img, 12);
+    ASSERT_EQ(steg_image_save(d.file("a.webp").c_str(), &a.img, 0), STEG_OK) << steg_last_error();
+    const std::string webp = steg_test::read_file(d.file("a.webp"));
+
+    steg_test::write_file(d.file("t.webp"), webp.substr(0, webp.size() / 2));
+    EXPECT_NE(load_error(d.file("t.webp")).find("truncated"), std::string::npos);
+    steg_test::write_file(d.file("h.webp"), webp.substr(0, 14));
+    EXPECT_NE(load_error(d.file("h.webp")).find("truncated"), std::string::npos);
+    std::string bad = webp;
+    for (size_t i = 40; i < bad.size(); i += 3) {
+        bad[i] = char(bad[i] ^ 0x5a);
+    }
+    steg_test::write_file(d.file("bad.webp"), bad);
+    EXPECT_NE(load_error(d.file("bad.webp")).find("damaged WebP"), std::string::npos);
+    // The pixel limit is checked from the header, before the image data is read.
+    EXPECT_NE(load_error(d.file("a.webp"), 64 * 47).find("more than the limit"), std::string::npos);
+    EXPECT_EQ(load_error(d.file("a.webp"), 64 * 48), "");
+
+    // Beyond WebP's 16383 pixels a side: refused before anything is written.
+    Image wide(16384, 1, STEG_FORMAT_RGB8);
+    EXPECT_EQ(steg_image_save(d.file("wide.webp").c_str(), &wide.img, 0), STEG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(steg_last_error()).find("save it as .png"), std::string::npos);
+    EXPECT_FALSE(steg_test::file_exists(d.file("wide.webp")));
 }
 
 TEST(ImageFile, AFailedSaveLeavesNothingBehind) {

@@ -197,14 +197,16 @@ STEG_API enum steg_status steg_image_alloc(struct steg_image * img, int32_t widt
 STEG_API void             steg_image_free(struct steg_image * img);
 STEG_API int32_t          steg_format_channels(enum steg_format format);
 
-/* Reads a PNG (8/16-bit; gray, gray+alpha, palette, RGB, RGBA) or JPEG file into
- * GRAY8, RGB8 or RGBA8. Files that declare more than max_pixels (0 = default cap)
+/* Reads a PNG (8/16-bit; gray, gray+alpha, palette, RGB, RGBA), JPEG or still WebP
+ * (lossy or lossless) file into GRAY8, RGB8 or RGBA8 (WebP: RGB8 or RGBA8). Files that declare more than max_pixels (0 = default cap)
  * are refused before any pixel is decoded. */
 STEG_API enum steg_status steg_image_load(const char * path, int64_t max_pixels, struct steg_image * out);
 
 #define STEG_SAVE_ALLOW_LOSSY 1u /* allow JPEG output */
 
-/* Writes PNG or JPEG, chosen by the extension (.png, .jpg/.jpeg). The file is written
+/* Writes PNG, lossless WebP or JPEG, chosen by the extension (.png, .webp, .jpg/.jpeg).
+ * WebP is always lossless (VP8L, exact colour under transparency; at most 16383 pixels
+ * a side; GRAY8 is stored as R = G = B), so it needs no flag. The file is written
  * to a temporary name beside `path` and renamed into place, so a failure never leaves
  * a partial file. JPEG (quality 95, full-resolution 4:4:4 chroma) is refused without
  * STEG_SAVE_ALLOW_LOSSY. */
@@ -216,7 +218,8 @@ STEG_API enum steg_status steg_image_save(const char * path, const struct steg_i
  * before long work so that a bad output name fails at once. */
 STEG_API enum steg_status steg_image_save_check(const char * path, uint32_t flags);
 
-/* True if the path's extension names a lossy format (.jpg, .jpeg, .webp, ...). */
+/* True if the path's extension names a lossy format (.jpg, .jpeg, .avif, .gif, ...).
+ * .webp is not one: steg_image_save writes it lossless. */
 STEG_API bool steg_path_is_lossy(const char * path);
 
 /* Metrics on 8-bit images of the same size and format (alpha is ignored).

@@ -7,6 +7,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 #include <png.h>
+#include <webp/decode.h>
+#include <webp/encode.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <memory>
+#include <vector>
 
 namespace steg {
 
@@ -250,6 +253,123 @@ bool encode_jpeg(FILE * fp, const steg_image * img, int quality, Decoded * scrat
     return true;
 }
 
+// ---- WebP ---------------------------------------------------------------------------
+
+// libwebp decodes from memory. The header is read first so that the pixel limit is
+// checked before the rest of the file is; the file's bytes are then bounded by the file
+// itself (a RIFF chunk declares at most 4 GiB).
+bool decode_webp(FILE * fp, int64_t max_pixels, Decoded * d) {
+    std::vector<uint8_t> data(64);
+    data.resize(fread(data.data(), 1, data.size(), fp));
+    WebPBitstreamFeatures features;
+    const VP8StatusCode head = WebPGetFeatures(data.data(), data.size(), &features);
+    if (head == VP8_STATUS_NOT_ENOUGH_DATA) {
+        snprintf(d->error, sizeof d->error, "the file ends early (truncated or damaged WebP)");
+        return false;
+    }
+    if (head != VP8_STATUS_OK) {
+        snprintf(d->error, sizeof d->error, "damaged WebP (its header cannot be read)");
+        return false;
+    }
+    if (features.width <= 0 || features.height <= 0) {
+        snprintf(d->error, sizeof d->error, "declares %dx%d pixels (zero)", features.width, features.height);
+        return false;
+    }
+    if (int64_t(features.width) * features.height > max_pixels) {
+        snprintf(d->error, sizeof d->error, "declares %dx%d pixels, more than the limit of %lld", features.width,
+                 features.height, (long long) max_pixels);
+        return false;
+    }
+    if (features.has_animation) {
+        snprintf(d->error, sizeof d->error, "an animated WebP (steg reads still images only)");
+        return false;
+    }
+    const uint64_t declared = 8 + (uint64_t(data[4]) | uint64_t(data[5]) << 8 | uint64_t(data[6]) << 16 |
+                                   uint64_t(data[7]) << 24);
+    while (data.size() < declared) {
+        const size_t have = data.size();
+        data.resize(std::min<uint64_t>(declared, have + (size_t(1) << 22)));
+        const size_t got = fread(data.data() + have, 1, data.size() - have, fp);
+        data.resize(have + got);
+        if (got == 0) {
+            snprintf(d->error, sizeof d->error, "the file ends early (truncated or damaged WebP)");
+            return false;
+        }
+    }
+    d->width    = features.width;
+    d->height   = features.height;
+    d->channels = features.has_alpha ? 4 : 3;
+    const size_t stride = size_t(d->width) * size_t(d->channels);
+    const size_t bytes  = stride * size_t(d->height);
+    d->pixels           = static_cast<uint8_t *>(malloc(bytes));
+    if (!d->pixels) {
+        snprintf(d->error, sizeof d->error, "out of memory");
+        return false;
+    }
+    const uint8_t * ok = features.has_alpha
+                             ? WebPDecodeRGBAInto(data.data(), data.size(), d->pixels, bytes, int(stride))
+                             : WebPDecodeRGBInto(data.data(), data.size(), d->pixels, bytes, int(stride));
+    if (!ok) {
+        snprintf(d->error, sizeof d->error, "damaged WebP (its image data cannot be decoded)");
+        return false;
+    }
+    return true;
+}
+
+int webp_write_to_file(const uint8_t * data, size_t size, const WebPPicture * pic) {
+    return fwrite(data, 1, size, static_cast<FILE *>(pic->custom_ptr)) == size;
+}
+
+// Lossless (VP8L), with the colour under transparent pixels kept exactly: a hybrid
+// read back from it is bit-identical to one read back from PNG. WebP has no gray
+// format, so a gray image is stored as RGB with R = G = B.
+bool encode_webp_lossless(FILE * fp, const steg_image & img, std::string & error) {
+    WebPConfig config;
+    if (!WebPConfigInit(&config) || !WebPConfigLosslessPreset(&config, 4)) {
+        error = "this libwebp cannot encode lossless WebP";
+        return false;
+    }
+    config.exact = 1;
+    WebPPicture pic;
+    if (!WebPPictureInit(&pic)) {
+        error = "this libwebp cannot encode lossless WebP";
+        return false;
+    }
+    pic.use_argb   = 1;
+    pic.width      = img.width;
+    pic.height     = img.height;
+    pic.writer     = webp_write_to_file;
+    pic.custom_ptr = fp;
+    const int stride = int(row_bytes(img));
+    bool      ok;
+    if (img.format == STEG_FORMAT_GRAY8) {
+        ok = WebPPictureAlloc(&pic);
+        for (int y = 0; ok && y < img.height; ++y) {
+            const uint8_t * src = img.data + int64_t(y) * stride;
+            uint32_t *      dst = pic.argb + int64_t(y) * pic.argb_stride;
+            for (int x = 0; x < img.width; ++x) {
+                dst[x] = 0xff000000u | uint32_t(src[x]) * 0x010101u;
+            }
+        }
+    } else if (img.format == STEG_FORMAT_RGB8) {
+        ok = WebPPictureImportRGB(&pic, img.data, stride);
+    } else {
+        ok = WebPPictureImportRGBA(&pic, img.data, stride);
+    }
+    if (ok) {
+        ok = WebPEncode(&config, &pic);
+    }
+    if (!ok) {
+        error = pic.error_code == VP8_ENC_ERROR_OUT_OF_MEMORY || pic.error_code == VP8_ENC_OK ? "out of memory"
+                : pic.error_code == VP8_ENC_ERROR_BAD_WRITE ? std::string("write error: ") + std::strerror(errno)
+                : pic.error_code == VP8_ENC_ERROR_BAD_DIMENSION
+                    ? "WebP holds at most 16383x16383 pixels (save as .png)"
+                    : "the WebP encoder failed (error " + std::to_string(int(pic.error_code)) + ")";
+    }
+    WebPPictureFree(&pic);
+    return ok;
+}
+
 std::string lower_extension(const std::string & path) {
     const auto slash = path.find_last_of('/');
     const auto dot   = path.find_last_of('.');
@@ -365,8 +485,10 @@ void load_image_stream(FILE * fp, int64_t file_size, const std::string & name, i
         ok = decode_png(fp, max_pixels, &d);
     } else if (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) {
         ok = decode_jpeg(fp, max_pixels, &d);
+    } else if (n >= 12 && std::memcmp(head, "RIFF", 4) == 0 && std::memcmp(head + 8, "WEBP", 4) == 0) {
+        ok = decode_webp(fp, max_pixels, &d);
     } else {
-        throw Error(STEG_ERR_IO, "'" + name + "' is " + (n == 0 ? "empty" : "not a PNG or JPEG image"));
+        throw Error(STEG_ERR_IO, "'" + name + "' is " + (n == 0 ? "empty" : "not a PNG, JPEG or WebP image"));
     }
     if (!ok) {
         free(d.pixels);
@@ -378,7 +500,8 @@ void load_image_stream(FILE * fp, int64_t file_size, const std::string & name, i
 
 bool path_is_lossy(const std::string & path) {
     const std::string ext = lower_extension(path);
-    for (const char * lossy : { "jpg", "jpeg", "jpe", "jfif", "webp", "avif", "heic", "heif", "jxl", "gif" }) {
+    // .webp is not here: steg writes WebP lossless.
+    for (const char * lossy : { "jpg", "jpeg", "jpe", "jfif", "avif", "heic", "heif", "jxl", "gif" }) {
         if (ext == lossy) {
             return true;
         }
@@ -394,11 +517,11 @@ void check_save_path(const std::string & path, uint32_t flags) {
     }
     const std::string ext  = lower_extension(path);
     const bool        jpeg = ext == "jpg" || ext == "jpeg";
-    if (ext != "png" && !jpeg) {
-        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': " +
-                                                   (ext.empty() ? std::string("the name has no extension")
-                                                                : "unsupported format '." + ext + "'") +
-                                                   " (steg writes .png, and .jpg where lossy output is allowed)");
+    if (ext != "png" && ext != "webp" && !jpeg) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT,
+                    "cannot write '" + path + "': " +
+                        (ext.empty() ? std::string("the name has no extension") : "unsupported format '." + ext + "'") +
+                        " (steg writes .png and lossless .webp, and .jpg where lossy output is allowed)");
     }
     if (jpeg && !(flags & STEG_SAVE_ALLOW_LOSSY)) {
         throw Error(STEG_ERR_INVALID_ARGUMENT,
@@ -419,11 +542,22 @@ void save_image(const std::string & path, const steg_image & img, uint32_t flags
     check_save_path(path, flags);
     const std::string ext  = lower_extension(path);
     const bool        jpeg = ext == "jpg" || ext == "jpeg";
-    AtomicFile        out(path);
+    if (ext == "webp" && (img.width > WEBP_MAX_DIMENSION || img.height > WEBP_MAX_DIMENSION)) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': WebP holds at most " +
+                                                   std::to_string(WEBP_MAX_DIMENSION) + " pixels a side, this image is " +
+                                                   std::to_string(img.width) + "x" + std::to_string(img.height) +
+                                                   " (save it as .png)");
+    }
+    AtomicFile out(path);
     if (jpeg) {
         Decoded scratch;
         if (!encode_jpeg(out.stream(), &img, 95, &scratch)) {
             throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + scratch.error);
+        }
+    } else if (ext == "webp") {
+        std::string why;
+        if (!encode_webp_lossless(out.stream(), img, why)) {
+            throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + why);
         }
     } else {
         png_image pi;
