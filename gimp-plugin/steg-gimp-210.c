@@ -48,6 +48,11 @@ const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
 MAIN ()
 
+/* All three run modes work: RUN-WITH-LAST-VALS runs with the dialog's last values
+ * (the defaults before the first use) and shows no dialog. */
+#define RUN_MODE_HELP "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1), " \
+    "RUN-WITH-LAST-VALS (2) }"
+
 /* The help texts of the shared options come from libsteg's parameter table. */
 static const gchar *
 param_help (enum steg_param p)
@@ -58,19 +63,20 @@ param_help (enum steg_param p)
 static void
 query (void)
 {
+  gchar *help_uri;
   GimpParamDef hide_args[] = {
-    {GIMP_PDB_INT32, "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"},
+    {GIMP_PDB_INT32, "run-mode", RUN_MODE_HELP},
     {GIMP_PDB_IMAGE, "image", "Input image"},
     {GIMP_PDB_DRAWABLE, "drawable", "The cover layer (RGB or RGBA); its pixels are replaced by the hybrid"},
     {GIMP_PDB_DRAWABLE, "payload-drawable", "A layer of the same image to hide, or -1 to hide payload-file"},
-    {GIMP_PDB_STRING, "payload-file", "An image file (PNG or JPEG) to hide when payload-drawable is -1"},
+    {GIMP_PDB_STRING, "payload-file", "An image file (PNG, JPEG or WebP) to hide when payload-drawable is -1"},
     {GIMP_PDB_STRING, "model", NULL},
     {GIMP_PDB_INT32, "channel", NULL},
     {GIMP_PDB_INT32, "fit", NULL},
     {GIMP_PDB_INT32, "device", NULL},
   };
   GimpParamDef reveal_args[] = {
-    {GIMP_PDB_INT32, "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"},
+    {GIMP_PDB_INT32, "run-mode", RUN_MODE_HELP},
     {GIMP_PDB_IMAGE, "image", "Input image"},
     {GIMP_PDB_DRAWABLE, "drawable", "The hybrid layer (RGB or RGBA)"},
     {GIMP_PDB_STRING, "model", NULL},
@@ -88,6 +94,11 @@ query (void)
   hide_args[8].description = (gchar *) "0 auto (CUDA if present), 1 CPU, 2 CUDA";
   reveal_args[3].description = (gchar *) param_help (STEG_PARAM_MODEL);
   reveal_args[4].description = hide_args[8].description;
+
+  /* The dialogs' Help button opens docs/gimp.md, installed as HTML. */
+  if ((help_uri = steg_gimp_help_uri ()) != NULL)
+    gimp_plugin_help_register (STEG_GIMP_HELP_DOMAIN, help_uri);
+  g_free (help_uri);
 
   gimp_install_procedure (HIDE_PROC,
       "Hide a gray image in this layer with a trained CNN (8 bits per pixel)",
@@ -154,7 +165,7 @@ take_filename (GtkWidget * button, gchar * dest)
 
 static GtkWidget *
 new_dialog (const gchar * title, const gchar * help_id, GtkWidget ** table,
-    gint rows)
+    gint rows, GtkWidget ** vbox_out)
 {
   GtkWidget *dialog, *vbox;
 
@@ -174,7 +185,20 @@ new_dialog (const gchar * title, const gchar * help_id, GtkWidget ** table,
   gtk_table_set_col_spacings (GTK_TABLE (*table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (*table), 6);
   gtk_box_pack_start (GTK_BOX (vbox), *table, FALSE, FALSE, 0);
+  if (vbox_out)
+    *vbox_out = vbox;
   return dialog;
+}
+
+/* Left-aligned text (lines broken by the caller) in the dialog's box. */
+static GtkWidget *
+note_label (GtkWidget * vbox, const gchar * text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_misc_set_alignment (GTK_MISC (label), 0.0, 0.5);
+  gtk_box_pack_start (GTK_BOX (vbox), label, FALSE, FALSE, 0);
+  return label;
 }
 
 /* What the payload layer chooser offers: the other layers of the cover's image. */
@@ -207,15 +231,113 @@ default_payload_layer (gint32 image, gint32 cover)
   return found;
 }
 
+/* The Hide dialog's live preview: the hybrid of the visible part of the cover. */
+typedef struct
+{
+  gint32 drawable;
+  HideVals *vals;
+  GtkWidget *preview, *label, *file, *model;
+  StegGimpPreview *steg;
+  struct steg_image payload;    /* the payload shown, read from payload_key */
+  gchar *payload_key;
+} HidePreview;
+
+/* The payload chosen in the dialog right now (read once per choice); NULL with no
+ * error when none is chosen. */
+static const struct steg_image *
+preview_payload (HidePreview * p, GError ** error)
+{
+  gchar *key, *file = NULL;
+  gboolean ok = TRUE;
+
+  if (p->vals->payload_layer != -1) {
+    key = g_strdup_printf ("layer %d", p->vals->payload_layer);
+  } else {
+    file = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (p->file));
+    if (file == NULL)
+      return NULL;
+    key = g_strdup_printf ("file %s", file);
+  }
+  if (g_strcmp0 (key, p->payload_key) != 0) {
+    steg_image_free (&p->payload);
+    g_free (p->payload_key);
+    p->payload_key = NULL;
+    if (file == NULL) {
+      GeglBuffer *buffer = gimp_drawable_get_buffer (p->vals->payload_layer);
+      ok = steg_gimp_read (buffer, gimp_drawable_get_format
+          (p->vals->payload_layer), FALSE, FALSE, &p->payload, error);
+      g_object_unref (buffer);
+    } else if (steg_image_load (file, 0, &p->payload) != STEG_OK) {
+      g_set_error (error, STEG_GIMP_ERROR, 0, "Cannot read the payload: %s",
+          steg_last_error ());
+      ok = FALSE;
+    }
+    if (ok)
+      p->payload_key = g_strdup (key);
+  }
+  g_free (key);
+  g_free (file);
+  return ok ? &p->payload : NULL;
+}
+
+static void
+update_preview (HidePreview * p)
+{
+  GimpPreview *preview = GIMP_PREVIEW (p->preview);
+  gboolean alpha = gimp_drawable_has_alpha (p->drawable);
+  gchar *model = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (p->model));
+  StegGimpOptions opts = { model, p->vals->device, p->vals->fit,
+    p->vals->channel, NULL, NULL
+  };
+  const struct steg_image *payload;
+  GeglRectangle area;
+  GeglBuffer *buffer;
+  GError *error = NULL;
+  gdouble psnr, delta_e;
+  guchar *hybrid;
+  gchar *text;
+
+  gimp_preview_get_position (preview, &area.x, &area.y);
+  gimp_preview_get_size (preview, &area.width, &area.height);
+  payload = preview_payload (p, &error);
+  if (payload == NULL) {
+    gimp_preview_draw (preview);        /* the cover as it is */
+    gtk_label_set_text (GTK_LABEL (p->label), error ? error->message :
+        "Choose a payload layer or file\nto preview the hybrid.");
+    g_clear_error (&error);
+    g_free (model);
+    return;
+  }
+  hybrid = g_malloc ((gsize) area.width * area.height * (alpha ? 4 : 3));
+  buffer = gimp_drawable_get_buffer (p->drawable);
+  if (steg_gimp_preview_render (p->steg, buffer, gimp_drawable_get_format
+          (p->drawable), alpha, &area, payload, &opts, hybrid, &psnr, &delta_e,
+          &error)) {
+    gimp_preview_draw_buffer (preview, hybrid, area.width * (alpha ? 4 : 3));
+    text = steg_gimp_preview_text (psnr, delta_e);
+    gtk_label_set_text (GTK_LABEL (p->label), text);
+    g_free (text);
+  } else {
+    gimp_preview_draw (preview);
+    gtk_label_set_text (GTK_LABEL (p->label), error->message);
+    g_clear_error (&error);
+  }
+  g_object_unref (buffer);
+  g_free (hybrid);
+  g_free (model);
+}
+
 static gboolean
 hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
 {
-  GtkWidget *dialog, *table, *layer, *file, *model;
+  GtkWidget *dialog, *table, *vbox, *layer, *file, *model, *channel, *fit;
+  GtkWidget *device;
   const gchar *def = steg_default_model_path ();
   PayloadChoice choice = { image, drawable };
+  HidePreview preview = { drawable, vals };
   gboolean ok;
 
-  dialog = new_dialog ("Hide Layer in Image", HIDE_PROC, &table, 6);
+  dialog = new_dialog ("Hide Layer in Image", HIDE_PROC, &table, 6, &vbox);
   /* The documented workflow: the payload is another layer of this image. Last time's
    * choice stands only if it is still such a layer. */
   if (vals->payload_layer == -1 || !gimp_item_is_valid (vals->payload_layer)
@@ -236,18 +358,46 @@ hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
   file = file_button ("Payload image file", vals->payload_file);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, "Or payload _file:", 0.0,
       0.5, file, 1, FALSE);
+  channel = enum_combo (STEG_PARAM_CHANNEL, &vals->channel);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 2, "_Channel:", 0.0, 0.5,
-      enum_combo (STEG_PARAM_CHANNEL, &vals->channel), 1, FALSE);
+      channel, 1, FALSE);
+  fit = enum_combo (STEG_PARAM_FIT, &vals->fit);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, "_Fit:", 0.0, 0.5,
-      enum_combo (STEG_PARAM_FIT, &vals->fit), 1, FALSE);
+      fit, 1, FALSE);
 
   model = file_button ("Steg model (.safetensors)",
       vals->model[0] ? vals->model : def);
   gimp_help_set_help_data (model, param_help (STEG_PARAM_MODEL), NULL);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 4, "_Model:", 0.0, 0.5,
       model, 1, FALSE);
+  device = enum_combo (STEG_PARAM_DEVICE, &vals->device);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 5, "_Device:", 0.0, 0.5,
-      enum_combo (STEG_PARAM_DEVICE, &vals->device), 1, FALSE);
+      device, 1, FALSE);
+  note_label (vbox, STEG_GIMP_LOSSLESS_NOTE);
+
+  /* The live preview, above the options as in GIMP's own filters. */
+  preview.preview = gimp_drawable_preview_new_from_drawable_id (drawable);
+  gtk_box_pack_start (GTK_BOX (vbox), preview.preview, TRUE, TRUE, 0);
+  gtk_box_reorder_child (GTK_BOX (vbox), preview.preview, 0);
+  preview.label = note_label (vbox, "");
+  gtk_box_reorder_child (GTK_BOX (vbox), preview.label, 1);
+  preview.file = file;
+  preview.model = model;
+  preview.steg = steg_gimp_preview_new ();
+  g_signal_connect_swapped (preview.preview, "invalidated",
+      G_CALLBACK (update_preview), &preview);
+  g_signal_connect_swapped (layer, "changed",
+      G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  g_signal_connect_swapped (file, "file-set",
+      G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  g_signal_connect_swapped (channel, "changed",
+      G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  g_signal_connect_swapped (fit, "changed",
+      G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  g_signal_connect_swapped (model, "file-set",
+      G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  g_signal_connect_swapped (device, "changed",
+      G_CALLBACK (gimp_preview_invalidate), preview.preview);
 
   gtk_widget_show_all (dialog);
   ok = gimp_dialog_run (GIMP_DIALOG (dialog)) == GTK_RESPONSE_OK;
@@ -258,6 +408,9 @@ hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
       vals->model[0] = '\0';    /* keep following the installed default */
   }
   gtk_widget_destroy (dialog);
+  steg_gimp_preview_free (preview.steg);
+  steg_image_free (&preview.payload);
+  g_free (preview.payload_key);
   return ok;
 }
 
@@ -268,7 +421,7 @@ reveal_dialog (RevealVals * vals)
   const gchar *def = steg_default_model_path ();
   gboolean ok;
 
-  dialog = new_dialog ("Reveal Hidden Image", REVEAL_PROC, &table, 3);
+  dialog = new_dialog ("Reveal Hidden Image", REVEAL_PROC, &table, 3, NULL);
   model = file_button ("Steg model (.safetensors)",
       vals->model[0] ? vals->model : def);
   gimp_help_set_help_data (model, param_help (STEG_PARAM_MODEL), NULL);
@@ -360,7 +513,7 @@ do_hide (gint32 image, gint32 drawable, const HideVals * vals,
   } else if (steg_image_load (vals->payload_file, 0, &payload) != STEG_OK) {
     g_set_error (error, STEG_GIMP_ERROR, 0,
         "Could not read the payload image \"%s\": %s. Choose a payload layer "
-        "or a PNG or JPEG file.", vals->payload_file, steg_last_error ());
+        "or a PNG, JPEG or WebP file.", vals->payload_file, steg_last_error ());
     return FALSE;
   }
 
@@ -487,6 +640,13 @@ run (const gchar * name, gint nparams, const GimpParam * param,
         && !hide_dialog (image, drawable, &vals)) {
       status = GIMP_PDB_CANCEL;
       goto out;
+    } else if (run_mode == GIMP_RUN_WITH_LAST_VALS && vals.payload_layer != -1
+        && (!gimp_item_is_valid (vals.payload_layer)
+            || gimp_item_get_image (vals.payload_layer) != image
+            || vals.payload_layer == drawable)) {
+      /* Last time's layer belongs to another image: this image's other layer,
+       * else last time's file. */
+      vals.payload_layer = default_payload_layer (image, drawable);
     }
     if (!do_hide (image, drawable, &vals, &error))
       goto failed;

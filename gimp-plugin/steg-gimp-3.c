@@ -149,6 +149,142 @@ default_payload_layer (GimpImage * image, GimpDrawable * cover)
   return found;
 }
 
+/* The Hide dialog's live preview: the hybrid of the visible part of the cover. */
+typedef struct
+{
+  GimpDrawable *cover;
+  GimpProcedureConfig *config;
+  GtkWidget *preview, *label;
+  StegGimpPreview *steg;
+  struct steg_image payload;    /* the payload shown, read from payload_key */
+  gchar *payload_key;
+} HidePreview;
+
+/* The payload chosen in the dialog right now (read once per choice); NULL with no
+ * error when none is chosen. */
+static const struct steg_image *
+preview_payload (HidePreview * p, GError ** error)
+{
+  GimpDrawable *layer = NULL;
+  GFile *file = NULL;
+  gchar *key = NULL, *path = NULL;
+  gboolean ok = TRUE;
+
+  g_object_get (p->config, "payload-drawable", &layer, "payload-file", &file,
+      NULL);
+  if (layer)
+    key = g_strdup_printf ("layer %d", gimp_item_get_id (GIMP_ITEM (layer)));
+  else if (!names_no_file (file) && (path = g_file_get_path (file)) != NULL)
+    key = g_strdup_printf ("file %s", path);
+  if (key && g_strcmp0 (key, p->payload_key) != 0) {
+    steg_image_free (&p->payload);
+    g_clear_pointer (&p->payload_key, g_free);
+    if (layer) {
+      GeglBuffer *buffer = gimp_drawable_get_buffer (layer);
+      ok = steg_gimp_read (buffer, gimp_drawable_get_format (layer), FALSE,
+          FALSE, &p->payload, error);
+      g_object_unref (buffer);
+    } else if (steg_image_load (path, 0, &p->payload) != STEG_OK) {
+      g_set_error (error, STEG_GIMP_ERROR, 0, "Cannot read the payload: %s",
+          steg_last_error ());
+      ok = FALSE;
+    }
+    if (ok)
+      p->payload_key = g_strdup (key);
+  }
+  g_clear_object (&layer);
+  g_clear_object (&file);
+  g_free (path);
+  ok = ok && key != NULL;
+  g_free (key);
+  return ok ? &p->payload : NULL;
+}
+
+static void
+update_preview (HidePreview * p)
+{
+  GimpPreview *preview = GIMP_PREVIEW (p->preview);
+  gboolean alpha = gimp_drawable_has_alpha (p->cover);
+  gchar *model = config_model (p->config);
+  StegGimpOptions opts = { 0 };
+  const struct steg_image *payload;
+  GeglRectangle area;
+  GeglBuffer *buffer;
+  GError *error = NULL;
+  gdouble psnr, delta_e;
+  guchar *hybrid;
+  gchar *text;
+
+  opts.model = model;
+  opts.device = gimp_procedure_config_get_choice_id (p->config, "device");
+  opts.fit = gimp_procedure_config_get_choice_id (p->config, "fit");
+  opts.channel = gimp_procedure_config_get_choice_id (p->config, "channel");
+  gimp_preview_get_position (preview, &area.x, &area.y);
+  gimp_preview_get_size (preview, &area.width, &area.height);
+  payload = preview_payload (p, &error);
+  if (payload == NULL) {
+    gimp_preview_draw (preview);        /* the cover as it is */
+    gtk_label_set_text (GTK_LABEL (p->label), error ? error->message :
+        "Choose a payload layer or file\nto preview the hybrid.");
+    g_clear_error (&error);
+    g_free (model);
+    return;
+  }
+  hybrid = g_malloc ((gsize) area.width * area.height * (alpha ? 4 : 3));
+  buffer = gimp_drawable_get_buffer (p->cover);
+  if (steg_gimp_preview_render (p->steg, buffer, gimp_drawable_get_format
+          (p->cover), alpha, &area, payload, &opts, hybrid, &psnr, &delta_e,
+          &error)) {
+    gimp_preview_draw_buffer (preview, hybrid, area.width * (alpha ? 4 : 3));
+    text = steg_gimp_preview_text (psnr, delta_e);
+    gtk_label_set_text (GTK_LABEL (p->label), text);
+    g_free (text);
+  } else {
+    gimp_preview_draw (preview);
+    gtk_label_set_text (GTK_LABEL (p->label), error->message);
+    g_clear_error (&error);
+  }
+  g_object_unref (buffer);
+  g_free (hybrid);
+  g_free (model);
+}
+
+static gboolean
+hide_dialog (GimpProcedure * procedure, GimpProcedureConfig * config,
+    GimpDrawable * cover)
+{
+  HidePreview p = { cover, config };
+  GtkWidget *dialog, *note;
+  gboolean ok;
+
+  gimp_ui_init (PLUG_IN_BINARY);
+  dialog = gimp_procedure_dialog_new (procedure, config, "Hide Layer in Image");
+  p.preview = gimp_procedure_dialog_get_drawable_preview
+      (GIMP_PROCEDURE_DIALOG (dialog), "preview", cover);
+  p.label = gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog),
+      "preview-text", "", FALSE, FALSE);
+  gtk_label_set_xalign (GTK_LABEL (p.label), 0.0);
+  note = gimp_procedure_dialog_get_label (GIMP_PROCEDURE_DIALOG (dialog),
+      "lossless-note", STEG_GIMP_LOSSLESS_NOTE, FALSE, FALSE);
+  gtk_label_set_xalign (GTK_LABEL (note), 0.0);
+  p.steg = steg_gimp_preview_new ();
+  g_signal_connect_swapped (p.preview, "invalidated",
+      G_CALLBACK (update_preview), &p);
+  g_signal_connect_swapped (config, "notify",
+      G_CALLBACK (gimp_preview_invalidate), p.preview);
+  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), "preview",
+      "preview-text", "payload-drawable", "payload-file", "channel", "fit",
+      "model", "device", "lossless-note", NULL);
+  ok = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
+  g_signal_handlers_disconnect_by_func (config,
+      G_CALLBACK (gimp_preview_invalidate), p.preview);
+  gtk_widget_destroy (dialog);
+  steg_gimp_preview_free (p.steg);
+  steg_image_free (&p.payload);
+  g_free (p.payload_key);
+  return ok;
+}
+
 static GimpValueArray *
 hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
     GimpDrawable ** drawables, GimpProcedureConfig * config,
@@ -165,7 +301,7 @@ hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
   gboolean ok = FALSE;
 
   gegl_init (NULL, NULL);
-  if (run_mode == GIMP_RUN_INTERACTIVE) {
+  if (run_mode != GIMP_RUN_NONINTERACTIVE) {
     /* The documented workflow: the payload is another layer of this image. Last
      * time's choice stands only if it is still such a layer. */
     g_object_get (config, "payload-drawable", &payload_layer, NULL);
@@ -174,10 +310,10 @@ hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
       g_object_set (config, "payload-drawable",
           default_payload_layer (image, cover), NULL);
     g_clear_object (&payload_layer);
-    if (!run_dialog (procedure, config, "Hide Layer in Image"))
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL,
-          NULL);
   }
+  if (run_mode == GIMP_RUN_INTERACTIVE && cover
+      && !hide_dialog (procedure, config, cover))
+    return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
 
   g_object_get (config, "payload-drawable", &payload_layer, "payload-file",
       &payload_file, NULL);
@@ -222,7 +358,7 @@ hide_run (GimpProcedure * procedure, GimpRunMode run_mode, GimpImage * image,
     if (steg_image_load (path, 0, &payload) != STEG_OK) {
       g_set_error (&error, STEG_GIMP_ERROR, 0,
           "Could not read the payload image \"%s\": %s. Choose a payload layer "
-          "or a PNG or JPEG file.", path ? path : "(none)",
+          "or a PNG, JPEG or WebP file.", path ? path : "(none)",
           path ? steg_last_error () : "no file chosen");
       g_free (path);
       ok = FALSE;
@@ -360,6 +496,15 @@ reveal_run (GimpProcedure * procedure, GimpRunMode run_mode,
 static GList *
 steg_gimp_query_procedures (GimpPlugIn * plug_in)
 {
+  /* The dialogs' Help button opens docs/gimp.md, installed as HTML. */
+  gchar *help_uri = steg_gimp_help_uri ();
+
+  if (help_uri) {
+    GFile *folder = g_file_new_for_uri (help_uri);
+    gimp_plug_in_set_help_domain (plug_in, STEG_GIMP_HELP_DOMAIN, folder);
+    g_object_unref (folder);
+  }
+  g_free (help_uri);
   return g_list_append (g_list_append (NULL, g_strdup (HIDE_PROC)),
       g_strdup (REVEAL_PROC));
 }
@@ -378,12 +523,12 @@ steg_gimp_create_procedure (GimpPlugIn * plug_in, const gchar * name)
         "Hides another layer of the image, or an image file, in the selected "
         "layer with steg's CNN encoder (Rehman et al. 2017). The payload becomes "
         "one gray channel fitted to the layer; the layer looks almost unchanged. "
-        "Export the result as PNG (lossless): JPEG costs the payload 2-4 dB at best.", name);
+        "Export the result as PNG or lossless WebP: JPEG costs the payload 2-4 dB at best.", name);
     gimp_procedure_add_drawable_argument (procedure, "payload-drawable",
         "Payload _layer", "A layer of the same image to hide (none: hide the "
         "payload file)", TRUE, G_PARAM_READWRITE);
     gimp_procedure_add_file_argument (procedure, "payload-file",
-        "Or payload _file", "An image file (PNG or JPEG) to hide when no "
+        "Or payload _file", "An image file (PNG, JPEG or WebP) to hide when no "
         "payload layer is chosen", GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL,
         G_PARAM_READWRITE);
     add_choice (procedure, STEG_PARAM_CHANNEL, "channel", "_Channel");

@@ -2,6 +2,7 @@
 /* steg-gimp-pixels.c - drawable pixels through libsteg (see steg-gimp-pixels.h). */
 #include "steg-gimp-pixels.h"
 
+#include <math.h>
 #include <string.h>
 
 G_DEFINE_QUARK (steg-gimp-error-quark, steg_gimp_error)
@@ -170,4 +171,171 @@ steg_gimp_revealed_name (const gchar * source_file)
   g_free (base);
   g_free (dir);
   return name;
+}
+
+/* ---- the dialogs' live preview ------------------------------------------------ */
+
+/* Pixels encoded around the preview's area, so that its edges see what the full
+ * filter's encoder sees there (its receptive radius is 7). */
+#define PREVIEW_MARGIN 16
+
+struct _StegGimpPreview
+{
+  struct steg_context *ctx;
+  gchar *model;                 /* what ctx was opened with */
+  enum steg_device device;
+};
+
+StegGimpPreview *
+steg_gimp_preview_new (void)
+{
+  return g_new0 (StegGimpPreview, 1);
+}
+
+void
+steg_gimp_preview_free (StegGimpPreview * preview)
+{
+  if (preview == NULL)
+    return;
+  steg_free (preview->ctx);
+  g_free (preview->model);
+  g_free (preview);
+}
+
+/* `src`'s rectangle (x, y, w, h) as a compact image of its own. */
+static gboolean
+crop (const struct steg_image *src, gint x, gint y, gint w, gint h,
+    struct steg_image *out)
+{
+  const gint ch = steg_format_channels (src->format);
+  const gint64 stride = src->stride ? src->stride : (gint64) src->width * ch;
+  gint row;
+
+  if (steg_image_alloc (out, w, h, src->format) != STEG_OK)
+    return FALSE;
+  for (row = 0; row < h; row++)
+    memcpy (out->data + (gint64) row * w * ch,
+        src->data + (gint64) (y + row) * stride + (gint64) x * ch,
+        (gsize) w * ch);
+  return TRUE;
+}
+
+gboolean
+steg_gimp_preview_render (StegGimpPreview * preview,
+    GeglBuffer * cover_buffer, const Babl * space_of, gboolean alpha,
+    const GeglRectangle * area, const struct steg_image *payload_src,
+    const StegGimpOptions * options, guchar * out, gdouble * psnr,
+    gdouble * delta_e, GError ** error)
+{
+  const GeglRectangle *layer = gegl_buffer_get_extent (cover_buffer);
+  const gchar *model = options->model && options->model[0] ? options->model
+      : steg_default_model_path ();
+  struct steg_image cover = { 0 }, payload = { 0 }, payload_part = { 0 };
+  struct steg_image cover_area = { 0 }, hybrid_area = { 0 };
+  GeglRectangle big;
+  gboolean ok = FALSE;
+  enum steg_status status;
+  double mean = 0.0, p99 = 0.0;
+
+  /* The area and a margin around it, inside the layer. */
+  big.x = MAX (area->x - PREVIEW_MARGIN, layer->x);
+  big.y = MAX (area->y - PREVIEW_MARGIN, layer->y);
+  big.width = MIN (area->x + area->width + PREVIEW_MARGIN,
+      layer->x + layer->width) - big.x;
+  big.height = MIN (area->y + area->height + PREVIEW_MARGIN,
+      layer->y + layer->height) - big.y;
+  if (big.width <= 0 || big.height <= 0 || area->x < layer->x
+      || area->y < layer->y || area->x + area->width > layer->x + layer->width
+      || area->y + area->height > layer->y + layer->height) {
+    g_set_error (error, STEG_GIMP_ERROR, 0, "The preview lies outside the layer.");
+    return FALSE;
+  }
+
+  if (preview->ctx == NULL || preview->device != options->device
+      || g_strcmp0 (preview->model, model) != 0) {
+    StegGimpOptions quiet = *options;
+
+    steg_free (preview->ctx);
+    g_free (preview->model);
+    quiet.progress = NULL;      /* the preview is quick: no progress bar */
+    preview->ctx = steg_gimp_open (&quiet, error);
+    preview->model = g_strdup (model);
+    preview->device = options->device;
+    if (preview->ctx == NULL)
+      return FALSE;
+  }
+
+  /* The payload is fitted to the whole layer, then the same part is cut from it. */
+  if (steg_payload_prepare (payload_src, layer->width, layer->height,
+          options->fit, options->channel, &payload) != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (),
+        "Could not fit the payload to the layer: %s", steg_last_error ());
+    goto done;
+  }
+  if (steg_image_alloc (&cover, big.width, big.height,
+          alpha ? STEG_FORMAT_RGBA8 : STEG_FORMAT_RGB8) != STEG_OK
+      || !crop (&payload, big.x - layer->x, big.y - layer->y, big.width,
+          big.height, &payload_part)) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (), "%s",
+        steg_last_error ());
+    goto done;
+  }
+  gegl_buffer_get (cover_buffer, &big, 1.0, u8_format (space_of, alpha, FALSE),
+      cover.data, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  if (!crop (&cover, area->x - big.x, area->y - big.y, area->width,
+          area->height, &cover_area)) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (), "%s",
+        steg_last_error ());
+    goto done;
+  }
+  status = steg_hide (preview->ctx, &cover, &payload_part, &cover);
+  if (status != STEG_OK) {
+    g_set_error (error, STEG_GIMP_ERROR, status, "%s", steg_last_error ());
+    goto done;
+  }
+  if (!crop (&cover, area->x - big.x, area->y - big.y, area->width,
+          area->height, &hybrid_area)) {
+    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (), "%s",
+        steg_last_error ());
+    goto done;
+  }
+  memcpy (out, hybrid_area.data, (gsize) area->width * area->height
+      * (alpha ? 4 : 3));
+  *psnr = steg_psnr (&cover_area, &hybrid_area);
+  if (steg_colour_difference (&cover_area, &hybrid_area, &mean, &p99) != STEG_OK)
+    mean = NAN;
+  *delta_e = mean;
+  ok = TRUE;
+
+done:
+  steg_image_free (&cover);
+  steg_image_free (&payload);
+  steg_image_free (&payload_part);
+  steg_image_free (&cover_area);
+  steg_image_free (&hybrid_area);
+  return ok;
+}
+
+gchar *
+steg_gimp_preview_text (gdouble psnr, gdouble delta_e)
+{
+  return g_strdup_printf ("This view: PSNR %.1f dB, colour difference %.2f\n"
+      "(CIEDE2000 mean; people start to notice about 2).", psnr, delta_e);
+}
+
+gchar *
+steg_gimp_help_uri (void)
+{
+  const gchar *dirs[] = { STEG_GIMP_HELP_DIR, STEG_GIMP_HELP_BUILD_DIR };
+  gsize i;
+
+  for (i = 0; i < G_N_ELEMENTS (dirs); i++) {
+    gchar *map = g_build_filename (dirs[i], "en", "gimp-help.xml", NULL);
+    gboolean found = g_file_test (map, G_FILE_TEST_IS_REGULAR);
+
+    g_free (map);
+    if (found)
+      return g_filename_to_uri (dirs[i], NULL, NULL);
+  }
+  return NULL;
 }

@@ -58,6 +58,42 @@ gboolean steg_gimp_reveal (GeglBuffer * hybrid_buffer, const Babl * space_of,
 /* Writes a GRAY8 image into a buffer (any format: GEGL converts). */
 void steg_gimp_write_gray (GeglBuffer * buffer, const struct steg_image *gray);
 
+/* A dialog's live preview of the hide: the hybrid of the visible part of the layer,
+ * with its PSNR and colour difference against the cover. The model stays open
+ * between updates (it is reopened when the model or the device changes). */
+typedef struct _StegGimpPreview StegGimpPreview;
+
+StegGimpPreview *steg_gimp_preview_new (void);
+void steg_gimp_preview_free (StegGimpPreview * preview);
+
+/* Hides `payload_src`, fitted to the whole layer as the filter fits it, in the `area`
+ * (layer coordinates) of `cover_buffer`, and writes the area's hybrid into `out`
+ * (area->width * area->height pixels of 3 or 4 bytes, R'G'B'(A) u8 in the layer's
+ * space, as gimp_preview_draw_buffer takes them). A margin around the area, wider
+ * than the encoder's reach (7 pixels), is encoded too, so the area's pixels are the
+ * full filter's. The selection is not applied (the filter merges through it).
+ * `psnr` and `delta_e` (mean CIEDE2000) compare the area's hybrid with its cover. */
+gboolean steg_gimp_preview_render (StegGimpPreview * preview,
+    GeglBuffer * cover_buffer, const Babl * space_of, gboolean alpha,
+    const GeglRectangle * area, const struct steg_image *payload_src,
+    const StegGimpOptions * options, guchar * out, gdouble * psnr,
+    gdouble * delta_e, GError ** error);
+
+/* The line under the preview: "This view: PSNR 31.2 dB, colour difference 1.84 ...".
+ * Free with g_free. */
+gchar *steg_gimp_preview_text (gdouble psnr, gdouble delta_e);
+
+/* What the Hide dialogs say about saving the result. */
+#define STEG_GIMP_LOSSLESS_NOTE "Export the result as PNG, or as WebP with Lossless " \
+    "ticked:\nJPEG and other lossy formats lose much of the payload."
+
+/* The folder URI of the filter's GIMP help domain (its en/gimp-help.xml maps the
+ * procedures to docs/gimp.md as HTML): the installed one, else the build tree's; NULL
+ * when neither exists. Free with g_free. */
+gchar *steg_gimp_help_uri (void);
+
+#define STEG_GIMP_HELP_DOMAIN "steg-gimp-help"
+
 /* The file name of an image revealed from `source_file`: the source's folder and name
  * with "-revealed.xcf" for its extension, so kodim23.png gives kodim23-revealed.xcf.
  * NULL for an untitled source (NULL or ""), whose revealed image stays untitled too.

@@ -18,6 +18,7 @@ packages=(
     # the headless GIMP the filter's tests drive, and for the undo test a GIMP window on
     # a virtual display
     gimp xvfb xdotool
+    cmark-gfm   # the GIMP filter's help pages, made from docs/gimp.md
 )
 # The GIMP filter builds against GIMP 3 where the distribution has it (Debian 13,
 # Ubuntu 25.04+), else against GIMP 2.10 (Debian 12, Ubuntu 24.04).

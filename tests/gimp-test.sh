@@ -16,6 +16,8 @@
 #   default-payload         no payload named: the image's other layer is hidden; with
 #                           none, a message says what to do; the revealed image is
 #                           named after its source
+#   last-values-and-help    RUN-WITH-LAST-VALS hides without a dialog; the Help button's
+#                           help domain is registered and its page exists
 #   broken-model            a failed status with the reason, and GIMP runs the next command
 #   grayscale               a grayscale image gets a message that says how to convert it
 set -euo pipefail
@@ -180,6 +182,35 @@ default-payload)
     # With no other layer and no file, the message says what to do.
     gimp "$(with_image "$photos/astronaut.png" "$(hide -1 "" "")")"
     grep -q "Nothing to hide: this image has no other layer" gimp.log || { echo "FAIL: no message"; exit 1; }
+    ;;
+last-values-and-help)
+    # RUN-WITH-LAST-VALS (listed in the Procedure Browser) runs without a dialog, with
+    # last time's values, not the arguments given (GIMP 2.10: here a file payload with
+    # letterbox fit, where the arguments say scale and no payload).
+    if [ "$api" = 3.0 ]; then
+        # GIMP 3 keeps last values of interactive runs only: in batch mode the
+        # defaults stand, and the payload is the image's other layer.
+        gimp "$(with_image "$photos/astronaut.png" \
+            "(let ((pl (car (gimp-file-load-layer RUN-NONINTERACTIVE img \"$photos/camera.png\")))) \
+               (gimp-image-insert-layer img pl 0 -1) \
+               (plug-in-steg-hide RUN-WITH-LAST-VALS img (vector drw) -1 \"\" \"r\" \"letterbox\" \"\" \"auto\") \
+               (gimp-image-remove-layer img pl) $(save_png img drw hybrid.png))")"
+        expect_success 1
+        identical ref-hybrid.png hybrid.png "the hybrid made with last values"
+    else
+        gimp "$(with_image "$photos/astronaut.png" "(plug-in-steg-hide RUN-NONINTERACTIVE img drw -1 \"$photos/coffee.png\" \"\" 0 1 0)")" \
+            "$(with_image "$photos/astronaut.png" "(plug-in-steg-hide RUN-WITH-LAST-VALS img drw -1 \"\" \"\" 0 0 0) $(save_png img drw hybrid.png)")"
+        expect_success 2
+        "$steg" hide "$photos/astronaut.png" "$photos/coffee.png" --fit letterbox -o ref-letterbox.png >/dev/null
+        identical ref-letterbox.png hybrid.png "the hybrid made with last values"
+    fi
+    # The Help button: GIMP knows the filter's help domain, whose map names a page
+    # that exists.
+    uri=$(grep -o "\"steg-gimp-help\" \"file://[^\"]*\"" "$GIMP2_DIRECTORY/pluginrc" | sed 's/.*"file:\/\/\(.*\)"/\1/') ||
+        { echo "FAIL: no help domain in GIMP's pluginrc"; exit 1; }
+    grep -q 'id="plug-in-steg-hide" ref="gimp.html"' "$uri/en/gimp-help.xml" || { echo "FAIL: no help map in $uri"; exit 1; }
+    grep -q "Hide Layer in Image" "$uri/en/gimp.html" || { echo "FAIL: no help page in $uri"; exit 1; }
+    echo "help domain: $uri"
     ;;
 broken-model)
     echo "not a model" > broken.safetensors
