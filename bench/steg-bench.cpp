@@ -4,6 +4,7 @@
 // in the same shape as ../shared/reference/bench_reference.py, so bench/run compares them.
 //
 //   steg-bench [--device cpu|cuda] [--sizes 300x300,640x480,1920x1080] [--threads N]
+//              [--precision fp32|bf16|auto]   (fp32 by default, as the reference's first column)
 //              [--model FILE] [--big-mp 100]
 //
 // --big-mp N runs only the memory measurement: a hide of an N-megapixel cover, then
@@ -43,7 +44,7 @@ void random_fill(steg_image & img, uint32_t seed) {
 }  // namespace
 
 int main(int argc, char ** argv) {
-    std::string device = "cpu", sizes = "300x300,640x480,1920x1080", model;
+    std::string device = "cpu", sizes = "300x300,640x480,1920x1080", model, precision = "fp32";
     int         threads = 0, big_mp = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
@@ -52,8 +53,10 @@ int main(int argc, char ** argv) {
         else if (k == "--threads") threads = std::atoi(v.c_str());
         else if (k == "--model") model = v;
         else if (k == "--big-mp") big_mp = std::atoi(v.c_str());
+        else if (k == "--precision") precision = v;
         else {
-            std::fprintf(stderr, "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n");
+            std::fprintf(stderr, "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n"
+                                 "                  [--precision fp32|bf16|auto]\n");
             return 2;
         }
     }
@@ -68,7 +71,13 @@ int main(int argc, char ** argv) {
     steg_context_params p = steg_context_default_params();
     p.device              = device == "cuda" ? STEG_DEVICE_CUDA : STEG_DEVICE_CPU;
     p.n_threads           = threads;
-    steg_context * ctx    = steg_init_from_file(model.c_str(), p);
+    const int choice      = steg_param_choice(STEG_PARAM_PRECISION, precision.c_str());
+    if (choice < 0) {
+        std::fprintf(stderr, "steg-bench: --precision is auto, fp32 or bf16\n");
+        return 2;
+    }
+    p.precision        = steg_precision(choice);
+    steg_context * ctx = steg_init_from_file(model.c_str(), p);
     if (!ctx) {
         die("init");
     }
@@ -88,9 +97,9 @@ int main(int argc, char ** argv) {
         }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        std::printf("{\"what\": \"hide_peak_memory\", \"device\": \"%s\", \"size\": \"%dx%d\", \"precision\": \"fp32\", "
+        std::printf("{\"what\": \"hide_peak_memory\", \"device\": \"%s\", \"size\": \"%dx%d\", \"precision\": \"%s\", "
                     "\"ms\": %.1f, \"peak_rss_mib\": %.1f, \"image_buffers_mib\": %.1f}\n",
-                    steg_context_device(ctx), w, h, now_ms() - t0, ru.ru_maxrss / 1024.0, w * double(h) * 4 / 1048576.0);
+                    steg_context_device(ctx), w, h, steg_context_precision(ctx), now_ms() - t0, ru.ru_maxrss / 1024.0, w * double(h) * 4 / 1048576.0);
         steg_image_free(&cover);
         steg_image_free(&payload);
         steg_free(ctx);
@@ -123,10 +132,10 @@ int main(int argc, char ** argv) {
         const double reveal = time([&] {
             if (steg_reveal(ctx, &hybrid, &revealed) != STEG_OK) die("reveal");
         });
-        std::printf("{\"what\": \"hide\", \"device\": \"%s\", \"size\": \"%dx%d\", \"precision\": \"fp32\", \"ms\": %.3f}\n",
-                    steg_context_device(ctx), w, h, hide);
-        std::printf("{\"what\": \"reveal\", \"device\": \"%s\", \"size\": \"%dx%d\", \"precision\": \"fp32\", \"ms\": %.3f}\n",
-                    steg_context_device(ctx), w, h, reveal);
+        std::printf("{\"what\": \"hide\", \"device\": \"%s\", \"size\": \"%dx%d\", \"precision\": \"%s\", \"ms\": %.3f}\n",
+                    steg_context_device(ctx), w, h, steg_context_precision(ctx), hide);
+        std::printf("{\"what\": \"reveal\", \"device\": \"%s\", \"size\": \"%dx%d\", \"precision\": \"%s\", \"ms\": %.3f}\n",
+                    steg_context_device(ctx), w, h, steg_context_precision(ctx), reveal);
         std::fflush(stdout);
         for (auto * img : { &cover, &payload, &hybrid, &revealed }) steg_image_free(img);
     }

@@ -102,7 +102,9 @@ struct ModelOptions {
     std::string device  = steg_param_get(STEG_PARAM_DEVICE)->choices[steg_param_get(STEG_PARAM_DEVICE)->default_value];
     int         threads = steg_param_get(STEG_PARAM_THREADS)->default_value;
     int         tile    = steg_param_get(STEG_PARAM_TILE)->default_value;
-    bool        quiet   = false;
+    std::string precision =
+        steg_param_get(STEG_PARAM_PRECISION)->choices[steg_param_get(STEG_PARAM_PRECISION)->default_value];
+    bool quiet = false;
 };
 
 std::vector<std::string> choices_of(steg_param p) {
@@ -133,6 +135,7 @@ void add_model_options(CLI::App * app, ModelOptions & o) {
     add_enum(app, STEG_PARAM_DEVICE, o.device);
     add_int(app, STEG_PARAM_THREADS, o.threads);
     add_int(app, STEG_PARAM_TILE, o.tile);
+    add_enum(app, STEG_PARAM_PRECISION, o.precision);
     app->add_flag("-q,--quiet", o.quiet, "no progress bar or summary");
 }
 
@@ -150,6 +153,7 @@ int open_model(const ModelOptions & o, ProgressBar & bar, Context & c) {
     p.device              = steg_device(steg_param_choice(STEG_PARAM_DEVICE, o.device.c_str()));
     p.n_threads           = o.threads;
     p.tile_size           = o.tile;
+    p.precision           = steg_precision(steg_param_choice(STEG_PARAM_PRECISION, o.precision.c_str()));
     p.progress            = ProgressBar::callback;
     p.progress_user_data  = &bar;
     c.ctx                 = steg_init_from_file(path.c_str(), p);
@@ -494,6 +498,7 @@ int cmd_info(const ModelOptions & mo) {
     }
     std::printf("model:  %s\n", mo.model.empty() ? steg_default_model_path() : mo.model.c_str());
     std::printf("device: %s\n", steg_context_device(c.ctx));
+    std::printf("precision: %s\n", steg_context_precision(c.ctx));
     for (int i = 0; const char * key = steg_model_meta_key(c.ctx, i); ++i) {
         std::printf("%s: %s\n", key, steg_model_meta(c.ctx, key));
     }
@@ -525,7 +530,7 @@ int main(int argc, char ** argv) {
     int64_t      max_pixels  = STEG_DEFAULT_MAX_PIXELS;
 
     auto * hide = app.add_subcommand("hide", "hide PAYLOAD inside COVER and save the hybrid image");
-    hide->add_option("COVER", a, "cover image (PNG or JPEG; RGB or RGBA)")->required();
+    hide->add_option("COVER", a, "cover image (PNG, JPEG or WebP; RGB or RGBA)")->required();
     hide->add_option("PAYLOAD", b, "image to hide (any size and colour; made gray and fitted to the cover)")->required();
     hide->add_option("-o,--output", out, "hybrid image to write (.png)")->required();
     hide->add_option("--payload-out", payload_out, "also save the payload as hidden (gray, fitted to the cover)");
@@ -550,6 +555,7 @@ int main(int argc, char ** argv) {
     auto * info = app.add_subcommand("info", "describe a model file (default: the shipped default model)");
     info->add_option("MODEL", mo.model, "model file (.safetensors)");
     add_enum(info, STEG_PARAM_DEVICE, mo.device);
+    add_enum(info, STEG_PARAM_PRECISION, mo.precision);
 
     for (auto * sub : { hide, reveal, compare }) {
         sub->add_option("--max-pixels", max_pixels, "refuse input images with more pixels than this (a guard against "

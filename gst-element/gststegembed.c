@@ -9,7 +9,7 @@
  * hybrid frame: it looks like the cover, and stegreveal (or `steg reveal`) recovers
  * from it a gray image of the same size, the payload, at 8 bits per pixel.
  *
- * The payload is either a still image (the `payload` property: any PNG or JPEG, fitted
+ * The payload is either a still image (the `payload` property: any PNG, JPEG or WebP, fitted
  * to the frame size and hidden in every frame) or a second video linked to the
  * `payload` request pad. Each cover frame then carries the payload frame whose running
  * time is the latest at or before its own (the first payload frame covers anything
@@ -53,9 +53,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_steg_embed_debug);
 enum
 {
   PROP_0,
-  PROP_MODEL,                   /* model, device, threads: consecutive, see */
-  PROP_DEVICE,                  /* gst_steg_settings_install_properties */
+  PROP_MODEL,                   /* model, device, threads, precision: consecutive, */
+  PROP_DEVICE,                  /* see gst_steg_settings_install_properties */
   PROP_THREADS,
+  PROP_PRECISION,
   PROP_PAYLOAD,
   PROP_PAYLOAD_CHANNEL,
   PROP_FIT,
@@ -425,7 +426,7 @@ load_still_payload (GstStegEmbed * self)
   if (steg_image_load (path, 0, &self->still) != STEG_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("Could not read the payload image \"%s\": set the 'payload' property "
-            "to a readable PNG or JPEG file.", path),
+            "to a readable PNG, JPEG or WebP file.", path),
         ("%s", steg_last_error ()));
     g_free (path);
     return FALSE;
@@ -746,7 +747,7 @@ gst_steg_embed_class_init (GstStegEmbedClass * klass)
   gst_steg_settings_install_properties (gobject_class, PROP_MODEL);
   g_object_class_install_property (gobject_class, PROP_PAYLOAD,
       g_param_spec_string ("payload", "Payload image",
-          "image file (PNG or JPEG, any size) hidden in every frame when no "
+          "image file (PNG, JPEG or WebP, any size) hidden in every frame when no "
           "video is linked to the payload pad; it is fitted to the frame size",
           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -783,6 +784,8 @@ gst_steg_embed_class_init (GstStegEmbedClass * klass)
       GST_DEBUG_FUNCPTR (gst_steg_embed_transform_frame_ip);
 
   gst_type_mark_as_plugin_api (gst_steg_param_enum_type (STEG_PARAM_DEVICE), 0);
+  gst_type_mark_as_plugin_api (gst_steg_param_enum_type (STEG_PARAM_PRECISION),
+      0);
   gst_type_mark_as_plugin_api (gst_steg_param_enum_type (STEG_PARAM_FIT), 0);
   gst_type_mark_as_plugin_api (gst_steg_param_enum_type (STEG_PARAM_CHANNEL),
       0);

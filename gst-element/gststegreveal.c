@@ -36,9 +36,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_steg_reveal_debug);
 enum
 {
   PROP_0,
-  PROP_MODEL,                   /* model, device, threads: consecutive, see */
-  PROP_DEVICE,                  /* gst_steg_settings_install_properties */
+  PROP_MODEL,                   /* model, device, threads, precision: consecutive, */
+  PROP_DEVICE,                  /* see gst_steg_settings_install_properties */
   PROP_THREADS,
+  PROP_PRECISION,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -243,6 +244,8 @@ gst_steg_reveal_class_init (GstStegRevealClass * klass)
       GST_DEBUG_FUNCPTR (gst_steg_reveal_transform_frame);
 
   gst_type_mark_as_plugin_api (gst_steg_param_enum_type (STEG_PARAM_DEVICE), 0);
+  gst_type_mark_as_plugin_api (gst_steg_param_enum_type (STEG_PARAM_PRECISION),
+      0);
 }
 
 static void

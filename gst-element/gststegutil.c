@@ -18,6 +18,8 @@ enum_type_name (enum steg_param param)
       return "GstStegFit";
     case STEG_PARAM_CHANNEL:
       return "GstStegChannel";
+    case STEG_PARAM_PRECISION:
+      return "GstStegPrecision";
     default:
       return NULL;
   }
@@ -86,6 +88,7 @@ gst_steg_settings_init (GstStegSettings * s)
   s->model = NULL;
   s->device = steg_param_get (STEG_PARAM_DEVICE)->default_value;
   s->threads = steg_param_get (STEG_PARAM_THREADS)->default_value;
+  s->precision = steg_param_get (STEG_PARAM_PRECISION)->default_value;
 }
 
 void
@@ -106,6 +109,9 @@ gst_steg_settings_install_properties (GObjectClass * klass, guint first_id)
   g_object_class_install_property (klass, first_id + 2,
       gst_steg_param_spec (STEG_PARAM_THREADS, "threads",
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass, first_id + 3,
+      gst_steg_param_spec (STEG_PARAM_PRECISION, "precision",
+          GST_PARAM_MUTABLE_READY));
 }
 
 gboolean
@@ -119,6 +125,8 @@ gst_steg_settings_set_property (GstStegSettings * s, guint first_id,
     s->device = g_value_get_enum (value);
   } else if (prop_id == first_id + 2) {
     s->threads = g_value_get_int (value);
+  } else if (prop_id == first_id + 3) {
+    s->precision = g_value_get_enum (value);
   } else {
     return FALSE;
   }
@@ -135,6 +143,8 @@ gst_steg_settings_get_property (const GstStegSettings * s, guint first_id,
     g_value_set_enum (value, s->device);
   else if (prop_id == first_id + 2)
     g_value_set_int (value, s->threads);
+  else if (prop_id == first_id + 3)
+    g_value_set_enum (value, s->precision);
   else
     return FALSE;
   return TRUE;
@@ -151,6 +161,7 @@ gst_steg_open_context (GstElement * element, GstStegSettings * settings)
   model = g_strdup (settings->model);
   params.device = settings->device;
   params.n_threads = settings->threads;
+  params.precision = settings->precision;
   GST_OBJECT_UNLOCK (element);
 
   if (model == NULL || model[0] == '\0') {
@@ -164,7 +175,8 @@ gst_steg_open_context (GstElement * element, GstStegSettings * settings)
   ctx = steg_init_from_file (model, params);
   if (ctx == NULL)
     goto open_failed;
-  GST_INFO_OBJECT (element, "model %s on %s", model, steg_context_device (ctx));
+  GST_INFO_OBJECT (element, "model %s on %s in %s", model,
+      steg_context_device (ctx), steg_context_precision (ctx));
   g_free (model);
   return ctx;
 
@@ -180,8 +192,8 @@ open_failed:
   {
     if (steg_last_status () == STEG_ERR_DEVICE) {
       GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
-          ("The requested device is not available: set device=cpu or "
-              "device=auto."), ("%s", steg_last_error ()));
+          ("The requested device or precision is not available: set "
+              "device=auto and precision=auto."), ("%s", steg_last_error ()));
     } else {
       GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
           ("Could not load the model \"%s\": point the 'model' property at a "

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
     "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
 
 /* A GEnum type whose values are the choices of one of libsteg's enum parameters
- * (device, fit, channel), so the property and the library never disagree. */
+ * (device, fit, channel, precision), so the property and the library never disagree. */
 GType gst_steg_param_enum_type (enum steg_param param);
 
 /* A GParamSpec made from libsteg's definition of `param`, under `name`. */
@@ -30,6 +30,7 @@ typedef struct
   gchar *model;                 /* NULL: the shipped default model */
   enum steg_device device;
   gint threads;
+  enum steg_precision precision;
 } GstStegSettings;
 
 void gst_steg_settings_init (GstStegSettings * s);

@@ -17,14 +17,16 @@ class Image_(ctypes.Structure):  # struct steg_image
 
 class Params(ctypes.Structure):  # struct steg_context_params
     _fields_ = [("device", ctypes.c_int), ("n_threads", ctypes.c_int32), ("tile_size", ctypes.c_int32),
-                ("progress", ctypes.c_void_p), ("progress_user_data", ctypes.c_void_p)]
+                ("progress", ctypes.c_void_p), ("progress_user_data", ctypes.c_void_p), ("precision", ctypes.c_int)]
+
+PRECISIONS = {"auto": 0, "fp32": 1, "bf16": 2}  # enum steg_precision
 
 
 class Libsteg:
     """The few calls of libsteg's C API this script needs, through ctypes: the model is
     loaded once, and each hybrid is exactly what `steg hide` would save."""
 
-    def __init__(self, build, model, threads):
+    def __init__(self, build, model, threads, precision="fp32"):
         self.lib = lib = ctypes.CDLL(os.path.join(build, "libsteg", "libsteg.so"))
         lib.steg_context_default_params.restype = Params
         lib.steg_init_from_file.restype = ctypes.c_void_p
@@ -39,7 +41,7 @@ class Libsteg:
         lib.steg_payload_prepare.argtypes = [ctypes.POINTER(Image_), ctypes.c_int32, ctypes.c_int32, ctypes.c_int,
                                              ctypes.c_int, ctypes.POINTER(Image_)]
         p = lib.steg_context_default_params()
-        p.device, p.n_threads = 1, threads  # CPU
+        p.device, p.n_threads, p.precision = 1, threads, PRECISIONS[precision]  # CPU
         self.ctx = lib.steg_init_from_file(model.encode(), p)
         if not self.ctx:
             sys.exit(f"{os.path.basename(sys.argv[0])}: {model}: {lib.steg_last_error().decode()}")
@@ -69,6 +71,18 @@ class Libsteg:
             return self.array(cover)[..., :3], self.array(hybrid)[..., :3]
         finally:
             for img in (cover, secret, payload, hybrid):
+                self.lib.steg_image_free(ctypes.byref(img))
+
+    def prepared(self, payload_path, width, height):
+        """The payload as hide fits it to a width x height cover (luma, scaled), HxW uint8."""
+        secret, payload = Image_(), Image_()
+        try:
+            self.check(self.lib.steg_image_load(payload_path.encode(), 0, ctypes.byref(secret)), payload_path)
+            self.check(self.lib.steg_payload_prepare(ctypes.byref(secret), width, height, 0, 0,
+                                                     ctypes.byref(payload)), payload_path)
+            return self.array(payload)[..., 0]
+        finally:
+            for img in (secret, payload):
                 self.lib.steg_image_free(ctypes.byref(img))
 
     def reveal(self, rgb):

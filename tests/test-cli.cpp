@@ -77,6 +77,25 @@ TEST_F(Cli, VersionNamesTheLicence) {
     EXPECT_TRUE(std::filesystem::exists(STEG_SOURCE_DIR "/LICENSE"));
 }
 
+// --precision reaches the engine: info says what the networks compute in.
+TEST_F(Cli, PrecisionIsChosenAndReported) {
+    Result r = run("info " + model + " --precision fp32");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("precision: fp32\n"), std::string::npos) << r.out;
+    r = run("info " + model + " --precision bf16");
+    if (r.code == 0) {  // a CPU with native bf16
+        EXPECT_NE(r.out.find("precision: bf16\n"), std::string::npos) << r.out;
+    } else {
+        EXPECT_EQ(r.code, 5) << r.err;
+        EXPECT_NE(r.err.find("no native bf16"), std::string::npos) << r.err;
+    }
+    EXPECT_NE(run("info " + model).out.find("precision: fp32\n"), std::string::npos);  // auto, today
+    EXPECT_EQ(run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") +
+                  " --precision fp16" + m())
+                  .code,
+              2);
+}
+
 TEST_F(Cli, UsageErrorsExitWithTwo) {
     EXPECT_EQ(run("").code, 2);
     EXPECT_EQ(run("frobnicate").code, 2);

@@ -327,7 +327,7 @@ TEST(Data, ImageFoldersAreRecursiveAndMakeGrayRgb) {
     EXPECT_EQ(set[0].pixels[0], set[0].pixels[1]);
 
     TempDir empty;
-    EXPECT_NE(error_of([&] { steg::load_dataset(empty.path, 16, 0); }).find("no PNG or JPEG"), std::string::npos);
+    EXPECT_NE(error_of([&] { steg::load_dataset(empty.path, 16, 0); }).find("no PNG, JPEG or WebP"), std::string::npos);
     steg_test::write_file(d.file("broken.png"), "not really a png");
     EXPECT_NE(error_of([&] { steg::load_dataset(d.path, 16, 0); }).find("broken.png"), std::string::npos);
     EXPECT_NE(error_of([&] { steg::load_dataset(d.file("nowhere"), 16, 0); }).find("does not exist"), std::string::npos);

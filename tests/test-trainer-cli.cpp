@@ -141,7 +141,7 @@ TEST(TrainerCli, BadDataAndModelsGetClearErrors) {
     std::filesystem::create_directories(d.file("empty"));
     std::string err;
     EXPECT_EQ(run(STEG_TRAINER " train --covers " + d.file("empty") + " -o " + d.file("m.safetensors"), d, nullptr, &err), 3);
-    EXPECT_NE(err.find("no PNG or JPEG"), std::string::npos) << err;
+    EXPECT_NE(err.find("no PNG, JPEG or WebP"), std::string::npos) << err;
     steg_test::write_file(d.file("junk.safetensors"), "junk");
     EXPECT_EQ(run(STEG_TRAINER " eval --model " + d.file("junk.safetensors") + " --covers " + d.file("empty"), d, nullptr, &err), 4);
     EXPECT_NE(err.find("junk.safetensors"), std::string::npos) << err;

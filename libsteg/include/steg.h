@@ -106,6 +106,20 @@ enum steg_channel {
     STEG_CHANNEL_B    = 3,
 };
 
+/* The number format the networks compute in. bf16 runs their 3x3 convolutions in
+ * bfloat16 with fp32 accumulation (oneDNN on CPUs with AVX512-BF16 or AMX; CUDA); the
+ * last 1x1 layers, the hybrid and its rounding to the 8-bit grid stay fp32. Measured
+ * (docs/performance.md): at 1080p bf16 hides 1.6x and reveals 1.8x faster here; a
+ * bf16 encoder changes about half the hybrid's samples by 1-5 levels and costs the
+ * revealed payload about 0.7 dB; a bf16 decoder reveals within 0.1 dB on average. */
+enum steg_precision {
+    STEG_PRECISION_AUTO = 0, /* bf16 where it stays within the documented bounds: today
+                                nowhere, so fp32 */
+    STEG_PRECISION_FP32 = 1,
+    STEG_PRECISION_BF16 = 2, /* both networks; refused (STEG_ERR_DEVICE) on a CPU
+                                without native bf16 */
+};
+
 /* An 8-bit image. steg_image_load and steg_image_alloc own `data` (free it with
  * steg_image_free); a caller may also point `data` at its own memory (a GIMP tile,
  * a GStreamer frame) and set `stride` to its row pitch. */
@@ -129,6 +143,7 @@ struct steg_context_params {
     int32_t                tile_size; /* inner tile edge in pixels; 0 = default (512) */
     steg_progress_callback progress;  /* may be NULL */
     void *                 progress_user_data;
+    enum steg_precision    precision; /* STEG_PRECISION_AUTO by default */
 };
 
 struct steg_context;
@@ -154,6 +169,9 @@ STEG_API void steg_set_progress(struct steg_context * ctx, steg_progress_callbac
 
 /* "cpu" or "cuda": where the context runs. */
 STEG_API const char * steg_context_device(const struct steg_context * ctx);
+
+/* The number format the context's networks compute in: "fp32" or "bf16". */
+STEG_API const char * steg_context_precision(const struct steg_context * ctx);
 
 /* A metadata value of the loaded model file, or NULL if the key is absent. Keys
  * include "format_version", "architecture", "payload_channels", "normalization",
@@ -251,6 +269,7 @@ enum steg_param {
     STEG_PARAM_FIT,
     STEG_PARAM_CHANNEL,
     STEG_PARAM_TILE,
+    STEG_PARAM_PRECISION,
     STEG_PARAM_COUNT,
 };
 

@@ -149,6 +149,7 @@ steg_context_params steg_context_default_params(void) {
     p.tile_size          = 0;
     p.progress           = nullptr;
     p.progress_user_data = nullptr;
+    p.precision          = STEG_PRECISION_AUTO;
     return p;
 }
 
@@ -159,6 +160,7 @@ steg_context * steg_init_from_file(const char * model_path, steg_context_params 
             throw Error(STEG_ERR_MODEL, "no model file given and no default model found (set STEG_MODEL)");
         }
         check_range(enum_value(params.device), STEG_DEVICE_AUTO, STEG_DEVICE_CUDA, "device");
+        check_range(enum_value(params.precision), STEG_PRECISION_AUTO, STEG_PRECISION_BF16, "precision");
         for (auto [param, value] : { std::pair{ STEG_PARAM_TILE, params.tile_size },
                                      std::pair{ STEG_PARAM_THREADS, params.n_threads } }) {
             const steg_param_spec * spec = steg_param_get(param);
@@ -173,7 +175,7 @@ steg_context * steg_init_from_file(const char * model_path, steg_context_params 
         }
         auto c       = std::make_unique<steg_context>();
         c->engine    = std::make_unique<Engine>(model_path,
-                                                 EngineOptions{ params.device, params.n_threads, params.tile_size });
+                                                 EngineOptions{ params.device, params.n_threads, params.tile_size, params.precision });
         c->progress  = params.progress;
         c->user_data = params.progress_user_data;
         for (const auto & kv : c->engine->metadata()) {
@@ -197,6 +199,10 @@ void steg_set_progress(steg_context * ctx, steg_progress_callback cb, void * use
 
 const char * steg_context_device(const steg_context * ctx) {
     return ctx && ctx->engine ? ctx->engine->device_name() : "";
+}
+
+const char * steg_context_precision(const steg_context * ctx) {
+    return ctx && ctx->engine ? ctx->engine->precision_name() : "";
 }
 
 const char * steg_model_meta(const steg_context * ctx, const char * key) {

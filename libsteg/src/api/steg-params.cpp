@@ -11,11 +11,19 @@ namespace {
 const char * const kDevices[]  = { "auto", "cpu", "cuda", nullptr };
 const char * const kFits[]     = { "scale", "letterbox", nullptr };
 const char * const kChannels[] = { "luma", "r", "g", "b", nullptr };
+const char * const kPrecisions[] = { "auto", "fp32", "bf16", nullptr };
 
 const char * const kDevicesHelp[]  = { "CUDA if libtorch has it and a GPU is present, else the CPU", "the CPU",
                                        "an NVIDIA GPU (needs a CUDA build of libtorch)", nullptr };
 const char * const kFitsHelp[]     = { "stretched to the cover's size (antialiased), aspect not kept",
                                        "scaled to fit inside the cover, aspect kept, black bars", nullptr };
+const char * const kPrecisionsHelp[] = {
+    "bf16 only where it stays within the measured bounds (docs/performance.md): today fp32",
+    "32-bit floats throughout",
+    "bf16 convolutions with fp32 accumulation (a CPU with AVX512-BF16 or AMX, or CUDA): faster, the revealed "
+    "payload about 0.7 dB worse",
+    nullptr
+};
 const char * const kChannelsHelp[] = { "the BT.601 luma of a colour payload", "its red channel", "its green channel",
                                        "its blue channel", nullptr };
 
@@ -34,6 +42,10 @@ const steg_param_spec kSpecs[STEG_PARAM_COUNT] = {
     { STEG_PARAM_KIND_INT, "tile", "Tile size",
       "inner tile edge in pixels: smaller tiles use less memory; the result does not change", nullptr, 512, 32,
       16384, nullptr },
+    { STEG_PARAM_KIND_ENUM, "precision", "Precision",
+      "number format of the networks: auto (today fp32), fp32, or bf16 (needs a CPU with native bf16: "
+      "faster, the revealed payload about 0.7 dB worse)",
+      kPrecisions, STEG_PRECISION_AUTO, 0, 0, kPrecisionsHelp },
 };
 
 }  // namespace

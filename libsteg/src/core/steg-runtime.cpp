@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -38,6 +39,28 @@ void tune_malloc_once() {
         mallopt(M_ARENA_MAX, 1);
     });
 #endif
+}
+
+bool cpu_has_native_bf16() {
+    // The kernel's flags (avx512_bf16, amx_bf16) say what the CPU has and the kernel
+    // enables; read once.
+    static const bool has = [] {
+        std::FILE * f = std::fopen("/proc/cpuinfo", "r");
+        if (!f) {
+            return false;
+        }
+        char line[8192];
+        bool found = false;
+        while (!found && std::fgets(line, sizeof line, f)) {
+            if (std::strncmp(line, "flags", 5) == 0) {
+                found = std::strstr(line, " avx512_bf16") || std::strstr(line, " amx_bf16");
+                break;
+            }
+        }
+        std::fclose(f);
+        return found;
+    }();
+    return has;
 }
 
 }  // namespace steg

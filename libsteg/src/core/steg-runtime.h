@@ -17,4 +17,8 @@ void set_cpu_threads(int n_threads);
 // itself sets STEG_MALLOC_TUNING=0.
 void tune_malloc_once();
 
+// True where the CPU computes bf16 dot products natively (AVX512-BF16 or AMX-BF16),
+// the only CPUs on which oneDNN's bf16 convolutions are faster than fp32.
+bool cpu_has_native_bf16();
+
 }  // namespace steg

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "steg-engine.h"
 
+#include "steg-autocast.h"
 #include "steg-error.h"
 #include "steg-model.h"
 #include "steg-runtime.h"
@@ -99,6 +100,14 @@ struct Engine::Impl {
     torch::Device device = torch::kCPU;
     int           tile   = kDefaultTileSize;
     int           threads = 0;
+    // Each network's 3x3 layers in bf16 (autocast); its last 1x1 layers stay fp32.
+    bool encoder_bf16 = false, decoder_bf16 = false;
+
+    // A network's layers in bf16 when `bf16`; the result in fp32.
+    template <class F> torch::Tensor run(bool bf16, F && forward) const {
+        AutocastBf16 amp(bf16, device.type());
+        return forward().to(torch::kFloat32);
+    }
 };
 
 Engine::Engine(const std::string & model_path, const EngineOptions & options) : impl_(std::make_unique<Impl>()) {
@@ -112,6 +121,18 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
     if (options.device != STEG_DEVICE_CPU && has_cuda) {
         impl_->device = torch::kCUDA;
     }
+    // bf16 only where it is native: elsewhere oneDNN emulates it, slower than fp32.
+    const bool native_bf16 = impl_->device.is_cuda() || cpu_has_native_bf16();
+    if (options.precision == STEG_PRECISION_BF16 && !native_bf16) {
+        throw Error(STEG_ERR_DEVICE, "bf16 was requested, but this CPU has no native bf16 (AVX512-BF16 or AMX); "
+                                     "use precision 'fp32' or 'auto'");
+    }
+    // auto: bf16 only where it stays within the bounds of docs/performance.md. Neither
+    // network does today (a bf16 encoder costs the revealed payload about 0.7 dB; a bf16
+    // decoder is within 0.1 dB on average but up to 0.3 dB on single photos and moves
+    // the payload score across a model's threshold), so auto runs fp32.
+    impl_->encoder_bf16 = options.precision == STEG_PRECISION_BF16;
+    impl_->decoder_bf16 = options.precision == STEG_PRECISION_BF16;
     impl_->threads = options.n_threads;
     set_cpu_threads(options.n_threads);
     tune_malloc_once();
@@ -132,6 +153,10 @@ const char * Engine::device_name() const {
     return impl_->device.is_cuda() ? "cuda" : "cpu";
 }
 
+const char * Engine::precision_name() const {
+    return impl_->encoder_bf16 ? "bf16" : "fp32";
+}
+
 void Engine::hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress) {
     c10::InferenceMode guard;
     auto &             m  = *impl_;
@@ -140,7 +165,10 @@ void Engine::hide(const steg_image & cover, const steg_image & payload, steg_ima
     auto net = [&](const Rect & r) {
         torch::Tensor host  = to_planes(cover, r, 3).to(m.device);
         torch::Tensor guest = to_planes(payload, r, 1).to(m.device);
-        return to_u8(m.model.hybrid(host, m.model.encoder->forward(host, guest)));
+        // The branches in the chosen precision; the 1x1 tail, which forms the hybrid's
+        // values (2 % of the work), in fp32.
+        torch::Tensor f = m.run(m.encoder_bf16, [&] { return m.model.encoder->features(host, guest); });
+        return to_u8(m.model.hybrid(host, m.model.encoder->tail->forward(f)));
     };
     auto write = [&](int y0, int rows, const uint8_t * band) {
         for (int y = 0; y < rows; ++y) {
@@ -171,7 +199,8 @@ double Engine::reveal(const steg_image & hybrid, steg_image & payload, const Pro
     const int   planes = score ? 2 : 1;
     const float limit  = STEG_PIXEL_CENTER + kPayloadScoreSlack / 255.0f;
     auto        net    = [&](const Rect & r) {
-        torch::Tensor out = m.model.decoder->forward(to_planes(hybrid, r, 3).to(m.device));
+        torch::Tensor in  = to_planes(hybrid, r, 3).to(m.device);
+        torch::Tensor out = m.model.decoder->head(m.run(m.decoder_bf16, [&] { return m.model.decoder->features(in); }));
         if (!score) {
             return to_u8(out);
         }

@@ -14,9 +14,10 @@
 namespace steg {
 
 struct EngineOptions {
-    steg_device device    = STEG_DEVICE_AUTO;
-    int         n_threads = 0;    // 0 = all cores
-    int         tile_size = 512;  // inner tile edge in pixels
+    steg_device    device    = STEG_DEVICE_AUTO;
+    int            n_threads = 0;    // 0 = all cores
+    int            tile_size = 512;  // inner tile edge in pixels
+    steg_precision precision = STEG_PRECISION_AUTO;
 };
 
 // Called after each tile with the fraction done; return false to cancel.
@@ -40,6 +41,7 @@ class Engine {
 
     const std::map<std::string, std::string> & metadata() const;
     const char *                               device_name() const;
+    const char *                               precision_name() const;  // steg_context_precision
 
   private:
     struct Impl;

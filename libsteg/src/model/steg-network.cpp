@@ -35,6 +35,10 @@ EncoderImpl::EncoderImpl() {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor & g) {
+    return tail->forward(features(h, g));
+}
+
+torch::Tensor EncoderImpl::features(const torch::Tensor & h, const torch::Tensor & g) {
     // Guest features G1, G3, G5, G7 join the host stream after host layers 1, 3, 5, 7.
     torch::Tensor gs[kDepth];
     torch::Tensor x = g;
@@ -49,7 +53,7 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor 
             x = torch::cat({ x, gs[i] }, 1);
         }
     }
-    return tail->forward(x);
+    return x;
 }
 
 DecoderImpl::DecoderImpl() {
@@ -64,7 +68,19 @@ DecoderImpl::DecoderImpl() {
 }
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
-    return net->forward(x);
+    return head(features(x));
+}
+
+torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
+    torch::Tensor y = x;
+    for (auto it = net->begin(); it + 1 != net->end(); ++it) {
+        y = it->forward(y);
+    }
+    return y;
+}
+
+torch::Tensor DecoderImpl::head(const torch::Tensor & f) {
+    return (net->end() - 1)->forward(f);
 }
 
 void xavier_init(nn::Module & module, c10::optional<at::Generator> generator) {

@@ -32,6 +32,9 @@ struct EncoderImpl : torch::nn::Module {
     EncoderImpl();
     // host: N x 3 x H x W, guest: N x 1 x H x W, both zero-centred. Returns Oe, N x 3 x H x W.
     torch::Tensor forward(const torch::Tensor & host, const torch::Tensor & guest);
+    // The two branches (the 3x3 layers, nearly all the work), N x 32 x H x W; forward is
+    // tail->forward(features(...)). Inference runs them in bf16 and the tail in fp32.
+    torch::Tensor features(const torch::Tensor & host, const torch::Tensor & guest);
 
     torch::nn::ModuleList guest{ nullptr };
     torch::nn::ModuleList host{ nullptr };
@@ -43,6 +46,10 @@ struct DecoderImpl : torch::nn::Module {
     DecoderImpl();
     // hybrid: N x 3 x H x W zero-centred. Returns Od, N x 1 x H x W.
     torch::Tensor forward(const torch::Tensor & hybrid);
+    // All layers but the last 1x1 conv (N x 3 x H x W), and that conv: forward is
+    // head(features(...)). Inference runs the features in bf16 and the head in fp32.
+    torch::Tensor features(const torch::Tensor & hybrid);
+    torch::Tensor head(const torch::Tensor & features);
 
     torch::nn::Sequential net{ nullptr };
 };

@@ -23,7 +23,7 @@ namespace {
 bool has_image_extension(const fs::path & p) {
     std::string ext = p.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".webp";
 }
 
 RgbImage to_rgb(const steg_image & img, const std::string & name) {
@@ -107,7 +107,7 @@ ImageSet load_image_folder(const std::string & dir, int min_side) {
         }
     }
     if (files.empty()) {
-        throw Error(STEG_ERR_IO, "no PNG or JPEG images under '" + dir + "'");
+        throw Error(STEG_ERR_IO, "no PNG, JPEG or WebP images under '" + dir + "'");
     }
     std::sort(files.begin(), files.end());
     ImageSet set;
