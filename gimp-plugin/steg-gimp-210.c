@@ -283,47 +283,19 @@ preview_payload (HidePreview * p, GError ** error)
 static void
 update_preview (HidePreview * p)
 {
-  GimpPreview *preview = GIMP_PREVIEW (p->preview);
-  gboolean alpha = gimp_drawable_has_alpha (p->drawable);
   gchar *model = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (p->model));
   StegGimpOptions opts = { model, p->vals->device, p->vals->fit,
     p->vals->channel, NULL, NULL
   };
-  const struct steg_image *payload;
-  GeglRectangle area;
-  GeglBuffer *buffer;
+  GeglBuffer *buffer = gimp_drawable_get_buffer (p->drawable);
   GError *error = NULL;
-  gdouble psnr, delta_e;
-  guchar *hybrid;
-  gchar *text;
+  const struct steg_image *payload = preview_payload (p, &error);
 
-  gimp_preview_get_position (preview, &area.x, &area.y);
-  gimp_preview_get_size (preview, &area.width, &area.height);
-  payload = preview_payload (p, &error);
-  if (payload == NULL) {
-    gimp_preview_draw (preview);        /* the cover as it is */
-    gtk_label_set_text (GTK_LABEL (p->label), error ? error->message :
-        "Choose a payload layer or file\nto preview the hybrid.");
-    g_clear_error (&error);
-    g_free (model);
-    return;
-  }
-  hybrid = g_malloc ((gsize) area.width * area.height * (alpha ? 4 : 3));
-  buffer = gimp_drawable_get_buffer (p->drawable);
-  if (steg_gimp_preview_render (p->steg, buffer, gimp_drawable_get_format
-          (p->drawable), alpha, &area, payload, &opts, hybrid, &psnr, &delta_e,
-          &error)) {
-    gimp_preview_draw_buffer (preview, hybrid, area.width * (alpha ? 4 : 3));
-    text = steg_gimp_preview_text (psnr, delta_e);
-    gtk_label_set_text (GTK_LABEL (p->label), text);
-    g_free (text);
-  } else {
-    gimp_preview_draw (preview);
-    gtk_label_set_text (GTK_LABEL (p->label), error->message);
-    g_clear_error (&error);
-  }
+  steg_gimp_preview_show (p->steg, GIMP_PREVIEW (p->preview),
+      GTK_LABEL (p->label), buffer, gimp_drawable_get_format (p->drawable),
+      gimp_drawable_has_alpha (p->drawable), payload, error, &opts);
+  g_clear_error (&error);
   g_object_unref (buffer);
-  g_free (hybrid);
   g_free (model);
 }
 
@@ -386,18 +358,18 @@ hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
   preview.steg = steg_gimp_preview_new ();
   g_signal_connect_swapped (preview.preview, "invalidated",
       G_CALLBACK (update_preview), &preview);
-  g_signal_connect_swapped (layer, "changed",
-      G_CALLBACK (gimp_preview_invalidate), preview.preview);
-  g_signal_connect_swapped (file, "file-set",
-      G_CALLBACK (gimp_preview_invalidate), preview.preview);
-  g_signal_connect_swapped (channel, "changed",
-      G_CALLBACK (gimp_preview_invalidate), preview.preview);
-  g_signal_connect_swapped (fit, "changed",
-      G_CALLBACK (gimp_preview_invalidate), preview.preview);
-  g_signal_connect_swapped (model, "file-set",
-      G_CALLBACK (gimp_preview_invalidate), preview.preview);
-  g_signal_connect_swapped (device, "changed",
-      G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  {                             /* every option the hybrid depends on */
+    GtkWidget *combos[] = { layer, channel, fit, device };
+    GtkWidget *files[] = { file, model };
+    gsize i;
+
+    for (i = 0; i < G_N_ELEMENTS (combos); i++)
+      g_signal_connect_swapped (combos[i], "changed",
+          G_CALLBACK (gimp_preview_invalidate), preview.preview);
+    for (i = 0; i < G_N_ELEMENTS (files); i++)
+      g_signal_connect_swapped (files[i], "file-set",
+          G_CALLBACK (gimp_preview_invalidate), preview.preview);
+  }
 
   gtk_widget_show_all (dialog);
   ok = gimp_dialog_run (GIMP_DIALOG (dialog)) == GTK_RESPONSE_OK;

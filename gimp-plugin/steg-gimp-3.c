@@ -203,49 +203,21 @@ preview_payload (HidePreview * p, GError ** error)
 static void
 update_preview (HidePreview * p)
 {
-  GimpPreview *preview = GIMP_PREVIEW (p->preview);
-  gboolean alpha = gimp_drawable_has_alpha (p->cover);
   gchar *model = config_model (p->config);
   StegGimpOptions opts = { 0 };
-  const struct steg_image *payload;
-  GeglRectangle area;
-  GeglBuffer *buffer;
+  GeglBuffer *buffer = gimp_drawable_get_buffer (p->cover);
   GError *error = NULL;
-  gdouble psnr, delta_e;
-  guchar *hybrid;
-  gchar *text;
+  const struct steg_image *payload = preview_payload (p, &error);
 
   opts.model = model;
   opts.device = gimp_procedure_config_get_choice_id (p->config, "device");
   opts.fit = gimp_procedure_config_get_choice_id (p->config, "fit");
   opts.channel = gimp_procedure_config_get_choice_id (p->config, "channel");
-  gimp_preview_get_position (preview, &area.x, &area.y);
-  gimp_preview_get_size (preview, &area.width, &area.height);
-  payload = preview_payload (p, &error);
-  if (payload == NULL) {
-    gimp_preview_draw (preview);        /* the cover as it is */
-    gtk_label_set_text (GTK_LABEL (p->label), error ? error->message :
-        "Choose a payload layer or file\nto preview the hybrid.");
-    g_clear_error (&error);
-    g_free (model);
-    return;
-  }
-  hybrid = g_malloc ((gsize) area.width * area.height * (alpha ? 4 : 3));
-  buffer = gimp_drawable_get_buffer (p->cover);
-  if (steg_gimp_preview_render (p->steg, buffer, gimp_drawable_get_format
-          (p->cover), alpha, &area, payload, &opts, hybrid, &psnr, &delta_e,
-          &error)) {
-    gimp_preview_draw_buffer (preview, hybrid, area.width * (alpha ? 4 : 3));
-    text = steg_gimp_preview_text (psnr, delta_e);
-    gtk_label_set_text (GTK_LABEL (p->label), text);
-    g_free (text);
-  } else {
-    gimp_preview_draw (preview);
-    gtk_label_set_text (GTK_LABEL (p->label), error->message);
-    g_clear_error (&error);
-  }
+  steg_gimp_preview_show (p->steg, GIMP_PREVIEW (p->preview),
+      GTK_LABEL (p->label), buffer, gimp_drawable_get_format (p->cover),
+      gimp_drawable_has_alpha (p->cover), payload, error, &opts);
+  g_clear_error (&error);
   g_object_unref (buffer);
-  g_free (hybrid);
   g_free (model);
 }
 

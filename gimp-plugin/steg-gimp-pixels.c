@@ -220,8 +220,10 @@ crop (const struct steg_image *src, gint x, gint y, gint w, gint h,
   return TRUE;
 }
 
-gboolean
-steg_gimp_preview_render (StegGimpPreview * preview,
+/* The hybrid of `area` into `out` (area pixels of 3 or 4 bytes, R'G'B'(A) u8 in the
+ * layer's space, as gimp_preview_draw_buffer takes them), and its figures. */
+static gboolean
+preview_render (StegGimpPreview * preview,
     GeglBuffer * cover_buffer, const Babl * space_of, gboolean alpha,
     const GeglRectangle * area, const struct steg_image *payload_src,
     const StegGimpOptions * options, guchar * out, gdouble * psnr,
@@ -316,11 +318,41 @@ done:
   return ok;
 }
 
-gchar *
-steg_gimp_preview_text (gdouble psnr, gdouble delta_e)
+void
+steg_gimp_preview_show (StegGimpPreview * preview, GimpPreview * widget,
+    GtkLabel * label, GeglBuffer * cover_buffer, const Babl * space_of,
+    gboolean alpha, const struct steg_image *payload_src,
+    const GError * payload_error, const StegGimpOptions * options)
 {
-  return g_strdup_printf ("This view: PSNR %.1f dB, colour difference %.2f\n"
-      "(CIEDE2000 mean; people start to notice about 2).", psnr, delta_e);
+  const gint bpp = alpha ? 4 : 3;
+  GeglRectangle area;
+  GError *error = NULL;
+  gdouble psnr, delta_e;
+  guchar *hybrid;
+  gchar *text;
+
+  if (payload_src == NULL) {
+    gimp_preview_draw (widget);         /* the cover as it is */
+    gtk_label_set_text (label, payload_error ? payload_error->message :
+        "Choose a payload layer or file\nto preview the hybrid.");
+    return;
+  }
+  gimp_preview_get_position (widget, &area.x, &area.y);
+  gimp_preview_get_size (widget, &area.width, &area.height);
+  hybrid = g_malloc ((gsize) area.width * area.height * bpp);
+  if (preview_render (preview, cover_buffer, space_of, alpha, &area,
+          payload_src, options, hybrid, &psnr, &delta_e, &error)) {
+    gimp_preview_draw_buffer (widget, hybrid, area.width * bpp);
+    text = g_strdup_printf ("This view: PSNR %.1f dB, colour difference %.2f\n"
+        "(CIEDE2000 mean; people start to notice about 2).", psnr, delta_e);
+    gtk_label_set_text (label, text);
+    g_free (text);
+  } else {
+    gimp_preview_draw (widget);
+    gtk_label_set_text (label, error->message);
+    g_clear_error (&error);
+  }
+  g_free (hybrid);
 }
 
 gchar *

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* steg-gimp-pixels.h - the part of the GIMP filter that does not depend on the GIMP
  * version's plug-in API: drawable pixels in and out through GEGL, and the hide and
- * reveal operations on libsteg. The GIMP 2.10 front-end (steg-gimp-210.c) calls it; a
- * GIMP 3 front-end can call the same functions with its drawables' buffers.
+ * reveal operations on libsteg, and the Hide dialog's live preview (a GimpPreview,
+ * the same widget in both). The GIMP 2.10 front-end (steg-gimp-210.c) and the GIMP 3
+ * one (steg-gimp-3.c) call the same functions with their drawables' buffers.
  *
  * Every pixel goes through libsteg as 8-bit R'G'B'(A) in the image's own colour space,
  * so the hybrid's values sit on the 8-bit grid whatever the image's precision: an
@@ -12,6 +13,8 @@
 #define __STEG_GIMP_PIXELS_H__
 
 #include <gegl.h>
+#include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
 #include <steg.h>
 
 G_BEGIN_DECLS
@@ -66,22 +69,18 @@ typedef struct _StegGimpPreview StegGimpPreview;
 StegGimpPreview *steg_gimp_preview_new (void);
 void steg_gimp_preview_free (StegGimpPreview * preview);
 
-/* Hides `payload_src`, fitted to the whole layer as the filter fits it, in the `area`
- * (layer coordinates) of `cover_buffer`, and writes the area's hybrid into `out`
- * (area->width * area->height pixels of 3 or 4 bytes, R'G'B'(A) u8 in the layer's
- * space, as gimp_preview_draw_buffer takes them). A margin around the area, wider
- * than the encoder's reach (7 pixels), is encoded too, so the area's pixels are the
- * full filter's. The selection is not applied (the filter merges through it).
- * `psnr` and `delta_e` (mean CIEDE2000) compare the area's hybrid with its cover. */
-gboolean steg_gimp_preview_render (StegGimpPreview * preview,
-    GeglBuffer * cover_buffer, const Babl * space_of, gboolean alpha,
-    const GeglRectangle * area, const struct steg_image *payload_src,
-    const StegGimpOptions * options, guchar * out, gdouble * psnr,
-    gdouble * delta_e, GError ** error);
-
-/* The line under the preview: "This view: PSNR 31.2 dB, colour difference 1.84 ...".
- * Free with g_free. */
-gchar *steg_gimp_preview_text (gdouble psnr, gdouble delta_e);
+/* Draws into `widget` (a drawable preview of the cover layer, whose pixels
+ * `cover_buffer` holds) the hybrid of its visible area, with `payload_src` fitted to
+ * the whole layer as the filter fits it, and writes that area's PSNR and mean
+ * CIEDE2000 against the cover into `label`. A margin around the area, wider than the
+ * encoder's reach (7 pixels), is encoded too, so the area's pixels are the full
+ * filter's (the selection is not applied; the filter merges through it). With no
+ * payload (NULL) or on a failure, the cover as it is, and the reason in `label`
+ * (`payload_error`, or a hint to choose a payload). */
+void steg_gimp_preview_show (StegGimpPreview * preview, GimpPreview * widget,
+    GtkLabel * label, GeglBuffer * cover_buffer, const Babl * space_of,
+    gboolean alpha, const struct steg_image *payload_src,
+    const GError * payload_error, const StegGimpOptions * options);
 
 /* What the Hide dialogs say about saving the result. */
 #define STEG_GIMP_LOSSLESS_NOTE "Export the result as PNG, or as WebP with Lossless " \
