@@ -12,35 +12,16 @@ build=$(realpath "$1")
 api=${2:-2.0}
 photo=/usr/lib/python3/dist-packages/skimage/data/astronaut.png
 [ -f "$photo" ] || { echo "SKIP: python3-skimage's photos are not installed"; exit 77; }
-gimp_bin=gimp-2.10
-[ "$api" = 3.0 ] && gimp_bin=gimp-3.0
-for t in $gimp_bin Xvfb xdotool; do
-    command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
-done
 [ -f "$build/gimp-plugin/help/en/gimp-help.xml" ] || { echo "SKIP: the help pages were not built (cmark-gfm)"; exit 77; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-export GIMP2_DIRECTORY=$work/profile GIMP3_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
-    XDG_CACHE_HOME=$work/xdg-cache HOME=$work
-mkdir -p "$GIMP2_DIRECTORY/gradients" "$XDG_DATA_HOME/applications" "$XDG_CONFIG_HOME"
-cat > "$GIMP2_DIRECTORY/gimprc" <<GIMPRC
-(plug-in-path "\${gimp_plug_in_dir}/plug-ins:$build/gimp-plugin/plug-ins")
-(help-browser web-browser)
-GIMPRC
+. "$(dirname "$0")/gimp-gui.sh"
+echo "(help-browser web-browser)" >> "$GIMP2_DIRECTORY/gimprc"
+mkdir -p "$XDG_DATA_HOME/applications"
 printf '#!/bin/sh\necho "$1" >> "%s/opened.txt"\n' "$work" > "$work/viewer.sh"
 chmod +x "$work/viewer.sh"
 printf '[Desktop Entry]\nType=Application\nName=Recorder\nExec=%s %%u\nMimeType=text/html;\n' "$work/viewer.sh" \
     > "$XDG_DATA_HOME/applications/steg-test-viewer.desktop"
 printf '[Default Applications]\ntext/html=steg-test-viewer.desktop\n' > "$XDG_CONFIG_HOME/mimeapps.list"
-cd "$work"
-
-Xvfb -displayfd 3 -screen 0 1280x1000x24 -nolisten tcp 3>display.txt >xvfb.log 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -s display.txt ] && break; sleep 0.2; done
-export DISPLAY=:$(cat display.txt)
 
 if [ "$api" = 3.0 ]; then
     open="(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$photo\"))) \
@@ -55,12 +36,7 @@ fi
 $gimp_bin --no-splash -d -f --batch-interpreter plug-in-script-fu-eval -b "$open" >gimp.log 2>&1 &
 pids+=($!)
 
-win=
-for _ in $(seq 240); do
-    win=$(xdotool search --onlyvisible --name '^Hide Layer in Image' 2>/dev/null | head -1 || true)
-    [ -n "$win" ] && break
-    sleep 0.5
-done
+win=$(wait_window '^Hide Layer in Image')
 [ -n "$win" ] || { cat gimp.log; echo "FAIL: the Hide dialog did not open"; exit 1; }
 sleep 2
 xdotool windowfocus --sync "$win"

@@ -15,26 +15,7 @@ steg=$build/cli/steg
 photo=/usr/lib/python3/dist-packages/skimage/data/astronaut.png
 secret=/usr/lib/python3/dist-packages/skimage/data/camera.png
 [ -f "$photo" ] || { echo "SKIP: python3-skimage's photos are not installed"; exit 77; }
-gimp_bin=gimp-2.10
-[ "$api" = 3.0 ] && gimp_bin=gimp-3.0
-for t in $gimp_bin Xvfb xdotool; do
-    command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-export GIMP2_DIRECTORY=$work/profile GIMP3_DIRECTORY=$work/profile XDG_CONFIG_HOME=$work/xdg XDG_DATA_HOME=$work/xdg-data \
-    XDG_CACHE_HOME=$work/xdg-cache HOME=$work
-mkdir -p "$GIMP2_DIRECTORY/gradients"
-echo "(plug-in-path \"\${gimp_plug_in_dir}/plug-ins:$build/gimp-plugin/plug-ins\")" > "$GIMP2_DIRECTORY/gimprc"
-cd "$work"
-
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>display.txt >xvfb.log 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -s display.txt ] && break; sleep 0.2; done
-export DISPLAY=:$(cat display.txt)
+. "$(dirname "$0")/gimp-gui.sh"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # The Script-Fu of each GIMP: load the photo; the first image, its layer; export; hide.
