@@ -302,6 +302,9 @@ TEST_F(Cli, BadInputsGetAMessageAnExitCodeAndNoOutput) {
 // Lossless WebP needs no --allow-lossy, and a hybrid kept as WebP reveals exactly what
 // the same hybrid kept as PNG does.
 TEST_F(Cli, LosslessWebpHybridRevealsAsPngDoes) {
+    if (!STEG_HAVE_WEBP) {
+        GTEST_SKIP() << "built without libwebp";
+    }
     const std::string c = dir.file("cover.png"), g = dir.file("gray.png");
     Result            h = run("hide " + c + " " + g + " -o " + dir.file("h.webp") + m());
     ASSERT_EQ(h.code, 0) << h.err;

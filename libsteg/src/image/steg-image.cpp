@@ -7,8 +7,10 @@
 #include <jpeglib.h>
 #include <jerror.h>
 #include <png.h>
-#include <webp/decode.h>
-#include <webp/encode.h>
+#if STEG_HAVE_WEBP
+#    include <webp/decode.h>
+#    include <webp/encode.h>
+#endif
 
 #include <algorithm>
 #include <cctype>
@@ -253,6 +255,7 @@ bool encode_jpeg(FILE * fp, const steg_image * img, int quality, Decoded * scrat
     return true;
 }
 
+#if STEG_HAVE_WEBP
 // ---- WebP ---------------------------------------------------------------------------
 
 // libwebp decodes from memory. The header is read first so that the pixel limit is
@@ -369,6 +372,7 @@ bool encode_webp_lossless(FILE * fp, const steg_image & img, std::string & error
     WebPPictureFree(&pic);
     return ok;
 }
+#endif  // STEG_HAVE_WEBP
 
 std::string lower_extension(const std::string & path) {
     const auto slash = path.find_last_of('/');
@@ -486,7 +490,12 @@ void load_image_stream(FILE * fp, int64_t file_size, const std::string & name, i
     } else if (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) {
         ok = decode_jpeg(fp, max_pixels, &d);
     } else if (n >= 12 && std::memcmp(head, "RIFF", 4) == 0 && std::memcmp(head + 8, "WEBP", 4) == 0) {
+#if STEG_HAVE_WEBP
         ok = decode_webp(fp, max_pixels, &d);
+#else
+        throw Error(STEG_ERR_IO, "cannot read '" + name + "': a WebP image, and this build of steg has no WebP "
+                                 "support (libwebp); convert it to PNG");
+#endif
     } else {
         throw Error(STEG_ERR_IO, "'" + name + "' is " + (n == 0 ? "empty" : "not a PNG, JPEG or WebP image"));
     }
@@ -517,11 +526,13 @@ void check_save_path(const std::string & path, uint32_t flags) {
     }
     const std::string ext  = lower_extension(path);
     const bool        jpeg = ext == "jpg" || ext == "jpeg";
-    if (ext != "png" && ext != "webp" && !jpeg) {
+    if (ext != "png" && !(ext == "webp" && STEG_HAVE_WEBP) && !jpeg) {
         throw Error(STEG_ERR_INVALID_ARGUMENT,
                     "cannot write '" + path + "': " +
                         (ext.empty() ? std::string("the name has no extension") : "unsupported format '." + ext + "'") +
-                        " (steg writes .png and lossless .webp, and .jpg where lossy output is allowed)");
+                        (STEG_HAVE_WEBP ? " (steg writes .png and lossless .webp, and .jpg where lossy output is allowed)"
+                                        : " (steg writes .png, and .jpg where lossy output is allowed; this build has no "
+                                          "WebP support)"));
     }
     if (jpeg && !(flags & STEG_SAVE_ALLOW_LOSSY)) {
         throw Error(STEG_ERR_INVALID_ARGUMENT,
@@ -542,23 +553,27 @@ void save_image(const std::string & path, const steg_image & img, uint32_t flags
     check_save_path(path, flags);
     const std::string ext  = lower_extension(path);
     const bool        jpeg = ext == "jpg" || ext == "jpeg";
+#if STEG_HAVE_WEBP
     if (ext == "webp" && (img.width > WEBP_MAX_DIMENSION || img.height > WEBP_MAX_DIMENSION)) {
         throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': WebP holds at most " +
                                                    std::to_string(WEBP_MAX_DIMENSION) + " pixels a side, this image is " +
                                                    std::to_string(img.width) + "x" + std::to_string(img.height) +
                                                    " (save it as .png)");
     }
+#endif
     AtomicFile out(path);
     if (jpeg) {
         Decoded scratch;
         if (!encode_jpeg(out.stream(), &img, 95, &scratch)) {
             throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + scratch.error);
         }
+#if STEG_HAVE_WEBP
     } else if (ext == "webp") {
         std::string why;
         if (!encode_webp_lossless(out.stream(), img, why)) {
             throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + why);
         }
+#endif
     } else {
         png_image pi;
         std::memset(&pi, 0, sizeof pi);
