@@ -310,6 +310,41 @@ TEST_F(Engine, GrayModelChangesRedGreenAndBlueAlike) {
     EXPECT_GT(changed, compared / 4);  // it did change the cover
 }
 
+// rehman2017-bounded: however large the encoder's output, no pixel moves by more than the
+// file's change_bound, and R, G and B move alike; the bound is read from the file.
+TEST_F(Engine, BoundedModelNeverMovesAPixelByMoreThanItsBound) {
+    Image cover(40, 30, STEG_FORMAT_RGB8), payload(40, 30, STEG_FORMAT_GRAY8), hybrid(40, 30, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(cover.img, 25);
+    steg_test::fill_synthetic(payload.img, 26);
+    for (const double bound : { 2.0, 6.5 }) {
+        steg::Model m  = steg::new_model(steg::kArchitectureBounded, 7);
+        m.change_bound = bound;
+        {
+            torch::NoGradGuard g;  // a change far past the bound: the random tail scaled up
+            m.encoder->named_parameters()["tail.4.weight"].mul_(50);
+        }
+        steg::save_model(dir.file("b.safetensors"), m);
+        Ctx c(dir.file("b.safetensors"), 512);
+        ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
+        EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-bounded");
+        EXPECT_EQ(std::strtod(steg_model_meta(c.ctx, "change_bound"), nullptr), bound);
+        int largest = 0;
+        for (int p = 0; p < 40 * 30; ++p) {
+            const uint8_t * cv = cover.img.data + 3 * p;
+            const uint8_t * hy = hybrid.img.data + 3 * p;
+            for (int k = 0; k < 3; ++k) {
+                const int d = hy[k] - cv[k];
+                ASSERT_LE(std::abs(d), int(std::ceil(bound))) << "pixel " << p << " bound " << bound;
+                largest = std::max(largest, std::abs(d));
+                if (hy[k] != 0 && hy[k] != 255 && hy[0] != 0 && hy[0] != 255) {
+                    ASSERT_LE(std::abs(d - (hy[0] - cv[0])), 1) << "pixel " << p;  // rounding apart, alike
+                }
+            }
+        }
+        EXPECT_GE(largest, int(std::floor(bound)));  // the bound was reached: it is what held the change
+    }
+}
+
 // A residual model whose encoder outputs no change hides nothing: the hybrid is the
 // cover, bit for bit, where the paper's architecture would output flat gray.
 TEST_F(Engine, ResidualModelAddsItsOutputToTheCover) {

@@ -190,6 +190,21 @@ TEST(ModelFile, WrongArchitectureShapesDtypesAndValuesAreRefused) {
     steg::write_safetensors(d.file("a.safetensors"), other, blobs);
     EXPECT_NE(error_of(d.file("a.safetensors")).find("unknown architecture 'wide2019'"), std::string::npos);
 
+    // rehman2017-bounded names its bound, in 8-bit levels above 0 and at most 255.
+    auto bounded = md;
+    bounded["architecture"] = "rehman2017-bounded";
+    steg::write_safetensors(d.file("b.safetensors"), bounded, blobs);
+    EXPECT_NE(error_of(d.file("b.safetensors")).find("needs its change_bound"), std::string::npos);
+    for (const char * bad : { "", "0", "-3", "nan", "inf", "300", "4x" }) {
+        bounded["change_bound"] = bad;
+        steg::write_safetensors(d.file("b.safetensors"), bounded, blobs);
+        EXPECT_NE(error_of(d.file("b.safetensors")).find("it has '" + std::string(bad) + "'"), std::string::npos) << bad;
+    }
+    bounded["change_bound"] = "3.5";
+    steg::write_safetensors(d.file("b.safetensors"), bounded, blobs);
+    EXPECT_EQ(error_of(d.file("b.safetensors")), "");
+    EXPECT_EQ(steg::load_model(d.file("b.safetensors")).change_bound, 3.5);
+
     auto version = md;
     version["format_version"] = "9";
     steg::write_safetensors(d.file("v.safetensors"), version, blobs);

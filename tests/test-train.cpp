@@ -486,6 +486,55 @@ TEST(Train, GrayHybridIsCoverPlusTheMeanOfTheEncoderOutput) {
     EXPECT_NEAR(weighted.loss_of(batch).cover_term, 3 * 64 * double(s) * s, 1e-6);
 }
 
+// rehman2017-bounded: the gray change squashed into (-b, b), b = change_bound levels. A
+// gray model's weights start a bounded run as they are (the architecture stays bounded).
+TEST(Train, BoundedHybridHoldsTheGrayChangeWithinItsBound) {
+    TempDir     d;
+    const float s    = 20.0f / 255.0f;  // a gray change of 20 levels before the bound
+    const auto  gray = zero_model(d, [&](steg::Model & m) {
+        auto bias = m.encoder->named_parameters()["tail.4.bias"];
+        bias[0] = 3 * s, bias[1] = 0, bias[2] = 0;
+    }, steg::kArchitectureGray);
+    const auto         batch = constant_batch(2, 8, 0.25f, 0.f);
+    steg::TrainOptions o     = tiny_options();
+    o.architecture           = steg::kArchitectureBounded;
+    o.change_bound           = 4;
+    steg::Trainer bounded(o);
+    bounded.import_model(gray);
+    EXPECT_EQ(bounded.options().architecture, steg::kArchitectureBounded);
+    const double b = 4.0 / 255.0, change = b * std::tanh(double(s) / b);
+    EXPECT_NEAR(bounded.loss_of(batch).cover_term, 3 * 64 * change * change, 1e-6);
+    EXPECT_LT(change, b);
+    EXPECT_GT(change, 0.99 * b);  // 20 levels, squashed to just under 4
+}
+
+// The bound shrinks geometrically from change_bound_start to change_bound, over
+// change_bound_epochs (or the whole run), and stays there; the best model is kept only
+// once it is settled.
+TEST(Train, ChangeBoundShrinksGeometricallyThenHolds) {
+    steg::TrainOptions o;
+    o.epochs             = 10;
+    o.change_bound       = 4;
+    EXPECT_EQ(steg::scheduled_change_bound(o, 0), 4);  // no start: constant
+    EXPECT_TRUE(steg::change_bound_settled(o, 0));
+    o.change_bound_start = 64;
+    EXPECT_EQ(steg::scheduled_change_bound(o, 0), 64);
+    EXPECT_EQ(steg::scheduled_change_bound(o, 5), 16);
+    EXPECT_EQ(steg::scheduled_change_bound(o, 7.5), 8);
+    EXPECT_EQ(steg::scheduled_change_bound(o, 10), 4);
+    EXPECT_EQ(steg::scheduled_change_bound(o, 12), 4);
+    EXPECT_FALSE(steg::change_bound_settled(o, 9.9));
+    EXPECT_TRUE(steg::change_bound_settled(o, 10));
+    o.change_bound_epochs = 4;
+    EXPECT_EQ(steg::scheduled_change_bound(o, 2), 16);
+    EXPECT_EQ(steg::scheduled_change_bound(o, 6), 4);
+    EXPECT_TRUE(steg::change_bound_settled(o, 4));
+    // Rounded to 1e-4 of a level, so that the model file's text gives the same number.
+    const double mid = steg::scheduled_change_bound(o, 1);
+    EXPECT_EQ(mid, std::stod(steg::change_bound_text(mid)));
+    EXPECT_NEAR(mid, 32, 1e-4);
+}
+
 TEST(Train, ChromaWeightScalesOnlyTheColourPartOfTheChange) {
     TempDir     d;
     const float s    = 3.0f / 255.0f;

@@ -271,6 +271,10 @@ int train(TrainArgs & a) {
             return 0;
         }
     }
+    if (a.o.change_bound_start > 0 && a.o.architecture != "rehman2017-bounded") {
+        throw steg::Error(STEG_ERR_INVALID_ARGUMENT, "--change-bound-start shrinks the bound of a rehman2017-bounded "
+                                                     "model; this run trains '" + a.o.architecture + "'");
+    }
     std::fprintf(stderr, "training on %s: %zu cover and %zu payload training images, %zu validation pairs\n",
                  t.device_name(), cs.train.size(), same ? cs.train.size() : ps.train.size(), val_pairs.size());
     if (t.world_size() > 1) {
@@ -322,13 +326,18 @@ int train(TrainArgs & a) {
             line["world_size"]        = t.world_size();
             line["allreduce_seconds"] = s.allreduce_seconds;  // rank 0's time in the all-reduce, waits included
         }
+        const bool bounded = a.o.architecture == "rehman2017-bounded";
+        if (bounded) {
+            line["change_bound"] = steg::scheduled_change_bound(a.o, s.epoch);
+        }
         const bool validate = !val_pairs.empty() && (s.epoch % a.val_every == 0 || s.epoch == a.o.epochs);
         if (validate) {
             last        = t.evaluate(covers, pay, val_pairs, val_size);
             line["val"] = eval_json(last);
             // Keep the best validated weights: a late divergence must not cost the run.
+            // While a change bound is still shrinking, no model is final: none is kept.
             const double score = last.hybrid_psnr + last.revealed_psnr;
-            if (score > t.best_score()) {
+            if (steg::change_bound_settled(a.o, s.epoch) && score > t.best_score()) {
                 t.set_best_score(score);
                 json m     = eval_json(last);
                 m["set"]   = "validation split";
@@ -344,6 +353,9 @@ int train(TrainArgs & a) {
         std::fprintf(stderr, "%sepoch %d/%d  loss %.4f (cover %.3f, payload %.3f)  %.0f img/s  data wait %.0f%%",
                      tty ? "\r" : "", s.epoch, a.o.epochs, s.loss, s.cover_term, s.payload_term, s.images_per_s,
                      100 * s.wait_share);
+        if (bounded) {
+            std::fprintf(stderr, "  bound %.2f", steg::scheduled_change_bound(a.o, s.epoch));
+        }
         if (s.skipped > 0) {
             std::fprintf(stderr, "  (%d steps skipped: non-finite gradients)", s.skipped);
         }
@@ -364,7 +376,7 @@ int train(TrainArgs & a) {
                       { "epochs", ro.epochs },       { "steps_this_run", steps_total }, { "size", ro.size },
                       { "batch", ro.batch },         { "repeat", ro.repeat },       { "lr", ro.lr },
                       { "lr_min", ro.lr_min },       { "schedule", a.schedule },     { "warmup", ro.warmup },     { "alpha", ro.alpha },
-                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "architecture", ro.architecture },
+                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "architecture", ro.architecture }, { "change_bound", ro.change_bound }, { "change_bound_start", ro.change_bound_start }, { "change_bound_epochs", ro.change_bound_epochs },
                       { "beta", ro.beta },           { "lambda", ro.lambda },       { "seed", ro.seed },
                       { "float_hybrid", ro.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", ro.amp },
                       { "channels_last", ro.channels_last }, { "world_size", t.world_size() },
@@ -502,8 +514,11 @@ int main(int argc, char ** argv) {
     tr->add_option("--teacher-ramp", ta.o.teacher_ramp, "epochs over which the cover term's target moves from the teacher's hybrid to the cover")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--chroma-weight", ta.o.chroma_weight, "weight of the cover term's colour part against its gray part (1: plain RGB)")->capture_default_str()->check(CLI::PositiveNumber);
     auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
-                   "rehman2017 (the paper's: the encoder outputs the hybrid), rehman2017-residual (it outputs the change to the cover) or rehman2017-gray (the change is the same in R, G and B: brightness only); with --init, that model's")
-        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual", "rehman2017-gray" }))->capture_default_str();
+                   "rehman2017 (the paper's: the encoder outputs the hybrid), rehman2017-residual (it outputs the change to the cover), rehman2017-gray (the change is the same in R, G and B: brightness only) or rehman2017-bounded (a gray change of at most --change-bound levels); with --init, that model's (a rehman2017-gray model may start a rehman2017-bounded run)")
+        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual", "rehman2017-gray", "rehman2017-bounded" }))->capture_default_str();
+    tr->add_option("--change-bound", ta.o.change_bound, "rehman2017-bounded: the largest change of a pixel, in 8-bit levels (the model file's, at the end of the run)")->capture_default_str()->check(CLI::Range(1e-3, 255.0));
+    tr->add_option("--change-bound-start", ta.o.change_bound_start, "rehman2017-bounded: start with this bound (levels) and shrink it geometrically to --change-bound; the best model is kept only once it is reached")->check(CLI::Range(1e-3, 255.0));
+    tr->add_option("--change-bound-epochs", ta.o.change_bound_epochs, "epochs over which the bound shrinks (default: the whole run)")->check(CLI::NonNegativeNumber);
     tr->add_option("--beta", ta.o.beta, "weight of the payload term ||Ig - Od||^2")->capture_default_str()->check(finite_number(false));
     tr->add_option("--lambda", ta.o.lambda, "weight of ||We||^2 + ||Wd||^2 (Adam's weight_decay would be 2 * lambda)")->capture_default_str()->check(finite_number(false));
     tr->add_option("--seed", ta.o.seed, "seed of the split, the pairing, the crops and the init")->capture_default_str();

@@ -7,6 +7,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -36,6 +39,22 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const Model & m
 
 }  // namespace
 
+double parse_change_bound(const std::string & text, const std::string & where) {
+    char *       end = nullptr;
+    const double b   = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(b) || b <= 0 || b > 255) {
+        throw Error(STEG_ERR_MODEL, where + ": a " + kArchitectureBounded + " model needs its change_bound (8-bit levels, " +
+                                        "above 0 and at most 255) in the metadata; it has '" + text + "'");
+    }
+    return b;
+}
+
+std::string change_bound_text(double levels) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", levels);
+    return buf;
+}
+
 EncoderOutput encoder_output(const std::string & name, const std::string & where) {
     if (name == kArchitecture) {
         return EncoderOutput::hybrid;
@@ -46,8 +65,12 @@ EncoderOutput encoder_output(const std::string & name, const std::string & where
     if (name == kArchitectureGray) {
         return EncoderOutput::gray_change;
     }
+    if (name == kArchitectureBounded) {
+        return EncoderOutput::bounded_gray;
+    }
     throw Error(STEG_ERR_MODEL, where + ": unknown architecture '" + name + "' (this libsteg knows '" + kArchitecture +
-                                    "', '" + kArchitectureResidual + "' and '" + kArchitectureGray + "')");
+                                    "', '" + kArchitectureResidual + "', '" + kArchitectureGray + "' and '" +
+                                    kArchitectureBounded + "')");
 }
 
 const char * Model::architecture() const {
@@ -56,6 +79,8 @@ const char * Model::architecture() const {
             return kArchitectureResidual;
         case EncoderOutput::gray_change:
             return kArchitectureGray;
+        case EncoderOutput::bounded_gray:
+            return kArchitectureBounded;
         case EncoderOutput::hybrid:
             break;
     }
@@ -69,6 +94,10 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
             return host.to(torch::kFloat32) + out;
         case EncoderOutput::gray_change:  // N x 1 x H x W, broadcast over R, G and B
             return host.to(torch::kFloat32) + out.mean(1, /*keepdim=*/true);
+        case EncoderOutput::bounded_gray: {
+            const double b = change_bound / 255.0;  // levels -> the zero-centred scale
+            return host.to(torch::kFloat32) + b * torch::tanh(out.mean(1, /*keepdim=*/true) / b);
+        }
         case EncoderOutput::hybrid:
             break;
     }
@@ -97,6 +126,9 @@ Model new_model(const std::string & architecture, c10::optional<uint64_t> seed) 
         { "normalization", "x / 255 - 0.5 for cover, payload and hybrid pixels" },
         { "hybrid", "8-bit (clamped and rounded before the decoder)" },
     };
+    if (m.output == EncoderOutput::bounded_gray) {
+        m.metadata["change_bound"] = change_bound_text(m.change_bound);
+    }
     return m;
 }
 
@@ -111,6 +143,9 @@ Model load_model(const std::string & path) {
                                         "' (this libsteg reads version " + kFormatVersion + ")");
     }
     Model m{ Encoder(), Decoder(), f.metadata, encoder_output(meta("architecture"), path) };
+    if (m.output == EncoderOutput::bounded_gray) {
+        m.change_bound = parse_change_bound(meta("change_bound"), path);
+    }
     torch::NoGradGuard     no_grad;
     std::set<std::string>  expected;
     for (auto & [name, param] : named_tensors(m)) {
@@ -163,6 +198,11 @@ void save_model(const std::string & path, const Model & m) {
     auto meta              = m.metadata;
     meta["format_version"] = kFormatVersion;
     meta["architecture"]   = m.architecture();
+    if (m.output == EncoderOutput::bounded_gray) {
+        meta["change_bound"] = change_bound_text(m.change_bound);
+    } else {
+        meta.erase("change_bound");
+    }
     write_safetensors(path, meta, blobs);
 }
 

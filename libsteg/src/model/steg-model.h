@@ -17,10 +17,15 @@ namespace steg {
 //                        output), so an unchanged cover costs the network nothing;
 //   rehman2017-gray      the change is the mean of the encoder's three outputs, the same
 //                        in R, G and B: the hybrid differs from the cover in brightness
-//                        only, never in hue.
+//                        only, never in hue;
+//   rehman2017-bounded   a gray change bounded by construction: hybrid = cover +
+//                        b * tanh(g / b), g the mean of the three outputs and b the
+//                        file's `change_bound` (in 8-bit levels). Near 0 it is the gray
+//                        change itself; no pixel moves by more than b levels.
 constexpr const char * kArchitecture         = "rehman2017";
 constexpr const char * kArchitectureResidual = "rehman2017-residual";
 constexpr const char * kArchitectureGray     = "rehman2017-gray";
+constexpr const char * kArchitectureBounded  = "rehman2017-bounded";
 constexpr const char * kFormatVersion        = "1";
 
 // What the encoder's output is, by architecture.
@@ -28,11 +33,18 @@ enum class EncoderOutput {
     hybrid,       // rehman2017
     change,       // rehman2017-residual
     gray_change,  // rehman2017-gray
+    bounded_gray,  // rehman2017-bounded
 };
 
 // The output of architecture `name`. Throws steg::Error(STEG_ERR_MODEL) naming the known
 // architectures (and `where`) when `name` is none.
 EncoderOutput encoder_output(const std::string & name, const std::string & where);
+
+// A change_bound from a model file's metadata: a number of 8-bit levels in (0, 255].
+// Throws steg::Error(STEG_ERR_MODEL) naming `where` otherwise.
+double parse_change_bound(const std::string & text, const std::string & where);
+// The metadata text of a change_bound (exact enough to give back the same double).
+std::string change_bound_text(double levels);
 
 // Throws as encoder_output() does.
 inline void check_architecture(const std::string & name, const std::string & where) {
@@ -44,6 +56,8 @@ struct Model {
     Decoder                            decoder;
     std::map<std::string, std::string> metadata;
     EncoderOutput                      output = EncoderOutput::hybrid;
+    // rehman2017-bounded: the largest change, in 8-bit levels (metadata `change_bound`).
+    double                             change_bound = 4.0;
 
     const char * architecture() const;
 

@@ -68,6 +68,19 @@ double scheduled_lr(const TrainOptions & o, double epochs, int n_batches) {
     return lr;
 }
 
+}  // namespace
+
+double scheduled_change_bound(const TrainOptions & o, double epochs) {
+    double b = o.change_bound;
+    if (!change_bound_settled(o, epochs)) {
+        const double span = o.change_bound_epochs > 0 ? o.change_bound_epochs : o.epochs;
+        b                 = o.change_bound_start * std::pow(o.change_bound / o.change_bound_start, epochs / span);
+    }
+    return std::round(b * 1e4) / 1e4;
+}
+
+namespace {
+
 // How far the cover term's target has moved from the teacher's hybrid to the cover.
 double scheduled_toward_cover(const TrainOptions & o, double epochs) {
     return o.teacher.empty() ? 1.0 : o.teacher_ramp > 0 ? std::min(1.0, epochs / o.teacher_ramp) : 0.0;
@@ -271,6 +284,7 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     // Weight init from a generator seeded by the run's seed: reproducible, and safe from
     // other threads of the process (two ranks in one process, a host's threads).
     impl_->model = new_model(opt_.architecture, opt_.seed);
+    impl_->model.change_bound = scheduled_change_bound(opt_, 0);
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
     if (!opt_.teacher.empty()) {
@@ -376,6 +390,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
         wait += seconds_since(t0);
         const double progress = m.epoch + double(m.step) / n_batches;
         const double lr       = scheduled_lr(opt_, progress, n_batches);
+        m.model.change_bound  = scheduled_change_bound(opt_, progress);
         for (auto & g : m.adam->param_groups()) {
             static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
         }
@@ -416,6 +431,7 @@ EpochStats Trainer::train_epoch(const ImageSet & covers, const ImageSet & payloa
     if (!s.interrupted) {
         ++m.epoch;
         m.step = 0;
+        m.model.change_bound = scheduled_change_bound(opt_, m.epoch);  // what validation and export see
     }
     return s;
 }
@@ -506,6 +522,7 @@ void Trainer::save_checkpoint(const std::string & path) const {
     archive.write("epoch", torch::tensor(int64_t(m.epoch)));
     archive.write("step", torch::tensor(int64_t(m.step)));
     archive.write("best_score", torch::tensor(m.best_score, torch::kFloat64));
+    archive.write("change_bound", torch::tensor(m.model.change_bound, torch::kFloat64));
     for (const auto & [flag, value] : run_identity(opt_, world_size())) {
         archive.write("run" + flag, c10::IValue(value));
     }
@@ -575,6 +592,10 @@ void Trainer::load_checkpoint(const std::string & path, bool same_run) {
         m.best_score = archive.try_read("best_score", best) ? best.item<double>()
                                                             : -std::numeric_limits<double>::infinity();
         m.step  = int(read("step").item<int64_t>());
+        torch::Tensor bound;  // rehman2017-bounded; absent from older checkpoints
+        if (archive.try_read("change_bound", bound)) {
+            m.model.change_bound = bound.item<double>();
+        }
         for (auto & p : m.model.encoder->named_parameters()) {
             p.value().copy_(read("encoder." + p.key()));
         }
@@ -602,9 +623,13 @@ void Trainer::import_model(const std::string & path) {
         dst[i].copy_(src[i]);
     }
     impl_->model.metadata = loaded.metadata;
-    impl_->model.output   = loaded.output;  // the layers are the same; the file says what they mean
     impl_->synced         = false;
-    opt_.architecture     = loaded.architecture();
+    if (impl_->model.output == EncoderOutput::bounded_gray && loaded.output == EncoderOutput::gray_change) {
+        return;  // a gray start for a bounded run: the bound stays the run's own
+    }
+    impl_->model.output       = loaded.output;  // the layers are the same; the file says what they mean
+    impl_->model.change_bound = loaded.change_bound;
+    opt_.architecture         = loaded.architecture();
 }
 
 double Trainer::best_score() const {

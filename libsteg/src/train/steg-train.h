@@ -29,7 +29,14 @@ struct TrainOptions {
     // and the colour part's squares are weighted by this (1: the paper's plain RGB norm).
     // Above 1 the encoder is pushed to hide in brightness rather than in hue.
     double      chroma_weight = 1.0;
-    std::string architecture  = "rehman2017";  // or "rehman2017-residual"
+    std::string architecture  = "rehman2017";  // or rehman2017-residual, -gray, -bounded
+    // rehman2017-bounded: the bound on the change, in 8-bit levels. With
+    // change_bound_start > 0 the bound starts there and shrinks geometrically to
+    // change_bound over the first change_bound_epochs epochs (0: over the whole run),
+    // so the networks first find a way to talk and then learn to whisper.
+    double      change_bound        = 4.0;
+    double      change_bound_start  = 0;
+    double      change_bound_epochs = 0;
     // Distillation into a new architecture: the cover term's target starts as the
     // hybrid that `teacher` (a trained model file) makes of each pair and moves linearly
     // to the cover itself over teacher_ramp epochs; the decoder starts as the teacher's,
@@ -89,6 +96,15 @@ struct EvalStats {
     std::vector<PairScore> pairs;  // in evaluation order
 };
 
+// The change bound (levels) `epochs` (fractional) into a run with options `o`, rounded to
+// 1e-4 of a level (so that a model file's text gives back the same number).
+double scheduled_change_bound(const TrainOptions & o, double epochs);
+
+// True once the bound has reached its final value (always without an anneal).
+inline bool change_bound_settled(const TrainOptions & o, double epochs) {
+    return o.change_bound_start <= 0 || epochs >= (o.change_bound_epochs > 0 ? o.change_bound_epochs : o.epochs);
+}
+
 // The q-quantile (0..1) of `values` by linear interpolation between order statistics.
 double quantile(std::vector<double> values, double q);
 
@@ -145,7 +161,9 @@ class Trainer {
     // The architecture a checkpoint holds (to make the Trainer that loads it).
     static std::string checkpoint_architecture(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
 
-    // Takes the weights of a model file (to evaluate it, or to fine-tune from it).
+    // Takes the weights of a model file (to evaluate it, or to fine-tune from it). A
+    // trainer made for rehman2017-bounded takes a rehman2017-gray model's weights as its
+    // own start (the bounded change is the gray change near 0).
     void import_model(const std::string & path);  // throws steg::Error(STEG_ERR_MODEL)
 
     // Metadata of the imported model file (empty for a fresh model).
