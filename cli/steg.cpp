@@ -243,66 +243,6 @@ int check_not_clobbering(const std::vector<Named> & inputs, const std::vector<Na
     return EXIT_OK_;
 }
 
-// Several outputs written all or none: each is saved (atomically) under a temporary
-// name beside it, and only when every one is written are they renamed into place. A
-// failure, Ctrl-C or SIGTERM removes the temporaries and leaves the destinations as
-// they were.
-class OutputSet {
-  public:
-    OutputSet() {
-        std::signal(SIGINT, on_signal);
-        std::signal(SIGTERM, on_signal);
-        std::signal(SIGHUP, on_signal);
-        std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the write (EFBIG) instead of killing us
-    }
-    ~OutputSet() { remove_pending(); }
-
-    steg_status save(const std::string & path, const steg_image & img, uint32_t flags) {
-        const auto        slash = path.find_last_of('/');
-        const std::string dir   = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-        const auto        dot   = path.find_last_of('.');
-        const std::string ext   = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot);
-        const std::string tmp   = dir + ".steg-" + std::to_string(getpid()) + "-" + std::to_string(count_) + ext;
-        if (count_ >= kMax || tmp.size() >= sizeof pending_[0]) {
-            return steg_image_save(path.c_str(), &img, flags);  // cannot track it: write in place
-        }
-        std::strcpy(pending_[count_], tmp.c_str());
-        final_[count_] = path;
-        count_ = count_ + 1;  // registered before the file exists, so a signal removes it too
-        return steg_image_save(tmp.c_str(), &img, flags);
-    }
-
-    // Renames every saved output into place; false (with errno) if one cannot be.
-    bool commit() {
-        for (int i = 0; i < count_; ++i) {
-            if (rename(pending_[i], final_[i].c_str()) != 0) {
-                return false;
-            }
-            pending_[i][0] = '\0';
-        }
-        count_ = 0;
-        return true;
-    }
-
-  private:
-    static constexpr int kMax = 4;
-    static void          remove_pending() {
-        for (int i = 0; i < count_; ++i) {
-            if (pending_[i][0]) {
-                unlink(pending_[i]);  // async-signal-safe
-            }
-        }
-    }
-    static void on_signal(int sig) {
-        remove_pending();
-        std::signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    static inline char               pending_[kMax][4096];
-    static inline volatile sig_atomic_t count_ = 0;
-    std::string                      final_[kMax];
-};
-
 int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std::string & payload_path,
              const std::string & out_path, const std::string & payload_out, const std::string & fit,
              const std::string & channel, bool fit_chosen, bool allow_lossy, bool force, int64_t max_pixels) {
@@ -321,63 +261,54 @@ int cmd_hide(const ModelOptions & mo, const std::string & cover_path, const std:
     if (int rc = check_not_clobbering({ { "cover", cover_path }, { "payload", payload_path } }, outputs, force)) {
         return rc;
     }
-    Image cover, secret, payload, hybrid;
-    if (int rc = load(cover_path, max_pixels, cover)) {
-        return rc;
+    // The cover is read band by band while the hybrid is written (steg_hide_file), so
+    // that its size is bounded by the disk, not by memory; here only its header.
+    int32_t     cover_w = 0, cover_h = 0;
+    steg_format cover_format;
+    if (steg_image_probe(cover_path.c_str(), max_pixels, &cover_w, &cover_h, &cover_format) != STEG_OK) {
+        return fail(steg_last_status());
     }
-    if (cover.img.format == STEG_FORMAT_GRAY8) {
+    if (cover_format == STEG_FORMAT_GRAY8) {
         std::fprintf(stderr,
                      "steg: the cover '%s' is grayscale, but a hybrid needs three colour channels.\n"
                      "      Convert it to RGB first (for example: convert in.png -type TrueColor out.png).\n",
                      cover_path.c_str());
         return EXIT_INPUT;
     }
+    Image secret;
     if (int rc = load(payload_path, max_pixels, secret)) {
         return rc;
     }
     // Scaling to the cover stretches a payload of another shape; say so, unless the
     // user asked for it by name.
-    const double stretch = (double(secret.img.width) / secret.img.height) / (double(cover.img.width) / cover.img.height);
+    const double stretch = (double(secret.img.width) / secret.img.height) / (double(cover_w) / cover_h);
     if (fit == "scale" && !fit_chosen && (stretch > 1.1 || stretch < 1 / 1.1)) {
         std::fprintf(stderr,
                      "steg: warning: the payload (%dx%d) is stretched to the cover's shape (%dx%d);\n"
                      "      --fit letterbox keeps its shape (black bars), --fit scale silences this.\n",
-                     secret.img.width, secret.img.height, cover.img.width, cover.img.height);
-    }
-    steg_status s = steg_payload_prepare(&secret.img, cover.img.width, cover.img.height,
-                                         steg_fit(steg_param_choice(STEG_PARAM_FIT, fit.c_str())),
-                                         steg_channel(steg_param_choice(STEG_PARAM_CHANNEL, channel.c_str())),
-                                         &payload.img);
-    if (s != STEG_OK) {
-        return fail(s);
+                     secret.img.width, secret.img.height, cover_w, cover_h);
     }
     ProgressBar bar{ "hiding   ", !mo.quiet && isatty(STDERR_FILENO) };
     Context     c;
     if (int rc = open_model(mo, bar, c)) {
         return rc;
     }
-    if ((s = steg_image_alloc(&hybrid.img, cover.img.width, cover.img.height, cover.img.format)) != STEG_OK ||
-        (s = steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img)) != STEG_OK) {
-        return fail(s);
-    }
     // The payload as hidden and the hybrid: both written, or neither.
-    OutputSet files;
-    if (!payload_out.empty() && (s = files.save(payload_out, payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
+    double      psnr = 0;
+    steg_status s    = steg_hide_file(c.ctx, cover_path.c_str(), &secret.img,
+                                      steg_fit(steg_param_choice(STEG_PARAM_FIT, fit.c_str())),
+                                      steg_channel(steg_param_choice(STEG_PARAM_CHANNEL, channel.c_str())),
+                                      out_path.c_str(), payload_out.empty() ? nullptr : payload_out.c_str(),
+                                      allow_lossy ? STEG_SAVE_ALLOW_LOSSY : 0, max_pixels, &psnr);
+    if (s != STEG_OK) {
         return fail(s);
-    }
-    if ((s = files.save(out_path, hybrid.img, allow_lossy ? STEG_SAVE_ALLOW_LOSSY : 0)) != STEG_OK) {
-        return fail(s);
-    }
-    if (!files.commit()) {
-        std::fprintf(stderr, "steg: cannot put the outputs in place: %s\n", std::strerror(errno));
-        return EXIT_INPUT;
     }
     if (!mo.quiet) {
         std::printf("cover %s (%dx%d) + payload %s (%dx%d, %s, %s) -> %s: %.0f bpp, payload %.1f%%, "
                     "hybrid PSNR %.2f dB\n",
-                    cover_path.c_str(), cover.img.width, cover.img.height, payload_path.c_str(), secret.img.width,
+                    cover_path.c_str(), cover_w, cover_h, payload_path.c_str(), secret.img.width,
                     secret.img.height, channel.c_str(), fit.c_str(), out_path.c_str(), steg_bits_per_pixel(1),
-                    steg_payload_percent(1, 3), steg_psnr(&cover.img, &hybrid.img));
+                    steg_payload_percent(1, 3), psnr);
     }
     return EXIT_OK_;
 }
@@ -390,11 +321,13 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
     if (int rc = check_not_clobbering({ { "hybrid", hybrid_path } }, { { "-o", out_path } }, force)) {
         return rc;
     }
-    Image hybrid, payload;
-    if (int rc = load(hybrid_path, max_pixels, hybrid)) {
-        return rc;
+    // Read and written band by band (steg_reveal_file): any size the disk holds.
+    int32_t     width = 0, height = 0;
+    steg_format format;
+    if (steg_image_probe(hybrid_path.c_str(), max_pixels, &width, &height, &format) != STEG_OK) {
+        return fail(steg_last_status());
     }
-    if (hybrid.img.format == STEG_FORMAT_GRAY8) {
+    if (format == STEG_FORMAT_GRAY8) {
         std::fprintf(stderr, "steg: '%s' is grayscale, so it cannot be a hybrid (hybrids are RGB or RGBA)\n",
                      hybrid_path.c_str());
         return EXIT_INPUT;
@@ -404,10 +337,11 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
     if (int rc = open_model(mo, bar, c)) {
         return rc;
     }
-    steg_status s;
+    // The revealed payload is an ordinary picture: any format the user names is fine.
     float       score = 0;
-    if ((s = steg_image_alloc(&payload.img, hybrid.img.width, hybrid.img.height, STEG_FORMAT_GRAY8)) != STEG_OK ||
-        (s = steg_reveal_scored(c.ctx, &hybrid.img, &payload.img, &score)) != STEG_OK) {
+    steg_status s     = steg_reveal_file(c.ctx, hybrid_path.c_str(), out_path.c_str(), STEG_SAVE_ALLOW_LOSSY,
+                                         max_pixels, &score);
+    if (s != STEG_OK) {
         return fail(s);
     }
     // A verdict only from a model calibrated for it (steg_reveal_scored in steg.h).
@@ -415,15 +349,6 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
     const double threshold      = threshold_text ? std::strtod(threshold_text, nullptr) : std::nan("");
     const bool   calibrated     = std::isfinite(threshold);
     const bool   present        = calibrated && score >= threshold;
-    // The revealed payload is an ordinary picture: any format the user names is fine.
-    OutputSet files;
-    if ((s = files.save(out_path, payload.img, STEG_SAVE_ALLOW_LOSSY)) != STEG_OK) {
-        return fail(s);
-    }
-    if (!files.commit()) {
-        std::fprintf(stderr, "steg: cannot put '%s' in place: %s\n", out_path.c_str(), std::strerror(errno));
-        return EXIT_INPUT;
-    }
     if (calibrated && !present) {
         std::fprintf(stderr,
                      "steg: warning: '%s' probably carries no payload of this model (payload score %.4f, below %.4g): "
@@ -434,15 +359,15 @@ int cmd_reveal(const ModelOptions & mo, const std::string & hybrid_path, const s
     if (json) {
         const nlohmann::json j = { { "hybrid", hybrid_path },
                                    { "output", out_path },
-                                   { "width", payload.img.width },
-                                   { "height", payload.img.height },
+                                   { "width", width },
+                                   { "height", height },
                                    { "payload_score", std::round(double(score) * 1e6) / 1e6 },
                                    { "payload_threshold", calibrated ? nlohmann::json(threshold) : nlohmann::json() },
                                    { "payload_present", calibrated ? nlohmann::json(present) : nlohmann::json() } };
         std::printf("%s\n", j.dump().c_str());
     } else if (!mo.quiet) {
-        std::printf("revealed %dx%d payload from %s: wrote %s (payload score %.4f: %s)\n", payload.img.width,
-                    payload.img.height, hybrid_path.c_str(), out_path.c_str(), score,
+        std::printf("revealed %dx%d payload from %s: wrote %s (payload score %.4f: %s)\n", width, height,
+                    hybrid_path.c_str(), out_path.c_str(), score,
                     !calibrated ? "no threshold for this model" : present ? "a payload of this model" : "probably no payload");
     }
     return EXIT_OK_;
@@ -517,6 +442,9 @@ int main(int argc, char ** argv) {
                            "  steg info\n\n") +
                kExitHelp);
     app.require_subcommand(1);
+    // A file-size limit (ulimit -f) fails the write (EFBIG), which libsteg reports and
+    // cleans up after, instead of killing the process.
+    std::signal(SIGXFSZ, SIG_IGN);
     app.set_version_flag("--version", std::string("steg ") + steg_version() +
                                           "\nCopyright (c) 2026 the steg authors. MIT licence (the LICENSE file).\n"
                                           "The shipped models were trained on research-only photos (ImageNet, BSDS500):\n"

@@ -203,6 +203,36 @@ STEG_API enum steg_status steg_reveal(struct steg_context * ctx, const struct st
 STEG_API enum steg_status steg_reveal_scored(struct steg_context * ctx, const struct steg_image * hybrid,
                                              struct steg_image * payload, float * payload_score);
 
+/* Hide and reveal from file to file, a band of rows at a time: with a PNG cover (not
+ * interlaced) and a PNG output, memory grows with the image's width times the tile, not
+ * with its area, so covers far larger than memory work (other formats are read or
+ * written whole). The results are bit-identical to steg_image_load + steg_hide (or
+ * steg_reveal_scored) + steg_image_save.
+ *
+ * steg_hide_file hides `payload` (any image, any size: it is held whole, and fitted to
+ * the cover band by band as steg_payload_prepare fits it, with `fit` and `channel`) in
+ * the image file `cover_path` and writes the hybrid to `hybrid_path` (flags as for
+ * steg_image_save). `payload_out_path` (may be NULL) receives the payload as hidden.
+ * Nothing is written unless everything is: on failure no file is left, whole or part.
+ * `hybrid_psnr` (may be NULL): the hybrid's PSNR against the cover, as steg_psnr.
+ * max_pixels: as for steg_image_load. */
+STEG_API enum steg_status steg_hide_file(struct steg_context * ctx, const char * cover_path,
+                                         const struct steg_image * payload, enum steg_fit fit,
+                                         enum steg_channel channel, const char * hybrid_path,
+                                         const char * payload_out_path, uint32_t flags, int64_t max_pixels,
+                                         double * hybrid_psnr);
+
+/* Reveals the payload of the image file `hybrid_path` into `payload_path` (GRAY8; flags
+ * as for steg_image_save). `payload_score` (may be NULL): as for steg_reveal_scored. */
+STEG_API enum steg_status steg_reveal_file(struct steg_context * ctx, const char * hybrid_path,
+                                           const char * payload_path, uint32_t flags, int64_t max_pixels,
+                                           float * payload_score);
+
+/* The size and format steg_image_load would give the file at `path`, from its header
+ * where it can (PNG; JPEG and WebP are decoded). */
+STEG_API enum steg_status steg_image_probe(const char * path, int64_t max_pixels, int32_t * width,
+                                           int32_t * height, enum steg_format * format);
+
 /* Turns any image into a GRAY8 payload of width x height: one channel (luma or a
  * chosen channel) fitted by `fit`. Allocates `out`. */
 STEG_API enum steg_status steg_payload_prepare(const struct steg_image * src, int32_t width, int32_t height,

@@ -6,14 +6,18 @@
 #include "steg-image.h"
 #include "steg-metrics.h"
 #include "steg-payload.h"
+#include "steg-rows.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <new>
 #include <cstring>
+#include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -271,6 +275,115 @@ steg_status steg_payload_prepare(const steg_image * src, int32_t width, int32_t 
         check_range(enum_value(channel), STEG_CHANNEL_LUMA, STEG_CHANNEL_B, "payload channel");
         check_image(src, "payload");
         prepare_payload(*src, width, height, fit, channel, *out);
+    });
+}
+
+namespace {
+
+// The payload rows the encoder reads, also written to a file as they pass (--payload-out).
+class TeeRows final : public steg::RowSource {
+  public:
+    TeeRows(steg::RowSource & src, steg::RowSink * copy) : src_(src), copy_(copy) {
+        width_  = src.width();
+        height_ = src.height();
+        format_ = src.format();
+    }
+    void read(uint8_t * dst, int rows) override {
+        src_.read(dst, rows);
+        if (copy_) {
+            copy_->write(dst, rows);
+        }
+    }
+
+  private:
+    steg::RowSource & src_;
+    steg::RowSink *   copy_;
+};
+
+}  // namespace
+
+steg_status steg_hide_file(steg_context * ctx, const char * cover_path, const steg_image * payload, steg_fit fit,
+                           steg_channel channel, const char * hybrid_path, const char * payload_out_path,
+                           uint32_t flags, int64_t max_pixels, double * hybrid_psnr) {
+    return guarded([&] {
+        check_context(ctx);
+        if (!cover_path || !hybrid_path) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "cover or hybrid path is NULL");
+        }
+        check_range(enum_value(fit), STEG_FIT_SCALE, STEG_FIT_LETTERBOX, "fit");
+        check_range(enum_value(channel), STEG_CHANNEL_LUMA, STEG_CHANNEL_B, "payload channel");
+        check_image(payload, "payload");
+        check_save_path(hybrid_path, flags);
+        if (payload_out_path) {
+            check_save_path(payload_out_path, STEG_SAVE_ALLOW_LOSSY);
+        }
+        auto cover = open_rows(cover_path, max_pixels);
+        if (cover->format() == STEG_FORMAT_GRAY8) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "the cover '" + std::string(cover_path) +
+                                                       "' is grayscale, but a hybrid needs three colour channels: "
+                                                       "convert it to RGB first");
+        }
+        PayloadRows fitted(*payload, cover->width(), cover->height(), fit, channel);
+        std::unique_ptr<RowSink> copy;
+        if (payload_out_path) {
+            copy = create_rows(payload_out_path, cover->width(), cover->height(), STEG_FORMAT_GRAY8,
+                               STEG_SAVE_ALLOW_LOSSY);
+        }
+        TeeRows guest(fitted, copy.get());
+        auto    out = create_rows(hybrid_path, cover->width(), cover->height(), cover->format(), flags);
+        double  se  = 0;
+        ctx->engine->hide_rows(*cover, guest, *out, progress_of(ctx), &se);
+        if (copy) {
+            copy->commit();
+        }
+        try {
+            out->commit();
+        } catch (...) {
+            if (copy) {
+                unlink(payload_out_path);  // both files, or neither
+            }
+            throw;
+        }
+        if (hybrid_psnr) {
+            const double mse = se / (double(cover->width()) * cover->height() * 3);
+            *hybrid_psnr     = mse == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(255.0 * 255.0 / mse);
+        }
+    });
+}
+
+steg_status steg_reveal_file(steg_context * ctx, const char * hybrid_path, const char * payload_path, uint32_t flags,
+                             int64_t max_pixels, float * payload_score) {
+    return guarded([&] {
+        check_context(ctx);
+        if (!hybrid_path || !payload_path) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "hybrid or payload path is NULL");
+        }
+        check_save_path(payload_path, flags);
+        auto in = open_rows(hybrid_path, max_pixels);
+        if (in->format() == STEG_FORMAT_GRAY8) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "'" + std::string(hybrid_path) +
+                                                       "' is grayscale, so it cannot be a hybrid (hybrids are RGB "
+                                                       "or RGBA)");
+        }
+        auto         out   = create_rows(payload_path, in->width(), in->height(), STEG_FORMAT_GRAY8, flags);
+        const double score = ctx->engine->reveal_rows(*in, *out, progress_of(ctx), payload_score != nullptr);
+        out->commit();
+        if (payload_score) {
+            *payload_score = float(score);
+        }
+    });
+}
+
+steg_status steg_image_probe(const char * path, int64_t max_pixels, int32_t * width, int32_t * height,
+                             steg_format * format) {
+    return guarded([&] {
+        if (!path || !width || !height || !format) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "path or result pointer is NULL");
+        }
+        auto rows = open_rows(path, max_pixels);
+        *width    = rows->width();
+        *height   = rows->height();
+        *format   = rows->format();
     });
 }
 

@@ -3,6 +3,7 @@
 
 #include "steg-atomic-file.h"
 #include "steg-error.h"
+#include "steg-rows.h"
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -53,21 +54,10 @@ void png_on_error(png_structp png, png_const_charp msg) {
 
 void png_on_warning(png_structp, png_const_charp) {}
 
-bool decode_png(FILE * fp, int64_t max_pixels, Decoded * d) {
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, png_on_error, png_on_warning);
-    png_infop   info = png ? png_create_info_struct(png) : nullptr;
-    png_bytep * volatile rows = nullptr;  // volatile: read after a longjmp
-    if (!info) {
-        snprintf(d->error, sizeof d->error, "out of memory");
-        png_destroy_read_struct(&png, nullptr, nullptr);
-        return false;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        free(rows);
-        png_destroy_read_struct(&png, &info, nullptr);
-        return false;
-    }
-    png_init_io(png, fp);
+// Reads the header and sets the transformations that make any PNG 8-bit GRAY, RGB or
+// RGBA, as steg_image_load promises; fills d's size and channels and returns the number
+// of interlace passes. Call with png's error jump set.
+int png_begin_read(png_structp png, png_infop info, int64_t max_pixels, Decoded * d) {
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
     png_read_info(png, info);
     const png_uint_32 w = png_get_image_width(png, info);
@@ -85,7 +75,7 @@ bool decode_png(FILE * fp, int64_t max_pixels, Decoded * d) {
         // which png_set_expand makes alpha) as RGBA.
         png_set_gray_to_rgb(png);
     }
-    png_set_interlace_handling(png);
+    const int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     d->width    = int32_t(w);
     d->height   = int32_t(h);
@@ -94,15 +84,34 @@ bool decode_png(FILE * fp, int64_t max_pixels, Decoded * d) {
         snprintf(d->error, sizeof d->error, "unsupported gray+alpha layout");
         png_longjmp(png, 1);
     }
-    const size_t stride = size_t(w) * size_t(d->channels);
-    d->pixels           = static_cast<uint8_t *>(malloc(stride * h));
-    rows                = static_cast<png_bytep *>(malloc(sizeof(png_bytep) * h));
+    return passes;
+}
+
+bool decode_png(FILE * fp, int64_t max_pixels, Decoded * d) {
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, png_on_error, png_on_warning);
+    png_infop   info = png ? png_create_info_struct(png) : nullptr;
+    png_bytep * volatile rows = nullptr;  // volatile: read after a longjmp
+    if (!info) {
+        snprintf(d->error, sizeof d->error, "out of memory");
+        png_destroy_read_struct(&png, nullptr, nullptr);
+        return false;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        free(rows);
+        png_destroy_read_struct(&png, &info, nullptr);
+        return false;
+    }
+    png_init_io(png, fp);
+    png_begin_read(png, info, max_pixels, d);
+    const size_t stride = size_t(d->width) * size_t(d->channels);
+    d->pixels           = static_cast<uint8_t *>(malloc(stride * size_t(d->height)));
+    rows                = static_cast<png_bytep *>(malloc(sizeof(png_bytep) * size_t(d->height)));
     if (!d->pixels || !rows) {
-        snprintf(d->error, sizeof d->error, "out of memory for %ux%u pixels", w, h);
+        snprintf(d->error, sizeof d->error, "out of memory for %dx%d pixels", d->width, d->height);
         png_longjmp(png, 1);
     }
-    for (png_uint_32 y = 0; y < h; ++y) {
-        rows[y] = d->pixels + y * stride;
+    for (int32_t y = 0; y < d->height; ++y) {
+        rows[y] = d->pixels + size_t(y) * stride;
     }
     png_read_image(png, rows);
     png_read_end(png, nullptr);
@@ -466,45 +475,68 @@ void load_image(const std::string & path, int64_t max_pixels, steg_image & out) 
     load_image_stream(fp.get(), have_stat && S_ISREG(st.st_mode) ? int64_t(st.st_size) : -1, path, max_pixels, out);
 }
 
-void load_image_stream(FILE * fp, int64_t file_size, const std::string & name, int64_t max_pixels, steg_image & out) {
-    if (max_pixels <= 0) {
-        max_pixels = STEG_DEFAULT_MAX_PIXELS;
-    }
-    // The first 24 bytes: a PNG's signature and its IHDR's width and height (the PNG
-    // spec puts IHDR first), or a JPEG's SOI marker.
+namespace {
+
+enum class FileKind { png, jpeg, webp };
+
+// What the file holds, from its first bytes (the stream is rewound): a PNG's signature
+// and its IHDR's width and height (the PNG spec puts IHDR first), a JPEG's SOI marker,
+// or WebP's RIFF header. A PNG that declares more than max_pixels is refused here,
+// before libpng reads anything more.
+FileKind sniff(FILE * fp, const std::string & name, int64_t max_pixels) {
     unsigned char head[24] = { 0 };
     const size_t  n        = fread(head, 1, sizeof head, fp);
     rewind(fp);
-    Decoded d;
-    d.file_size = file_size;
-    bool ok;
     if (n >= 8 && png_sig_cmp(head, 0, 8) == 0) {
-        // Refuse a decompression bomb before libpng reads anything more.
         const uint64_t w = png_get_uint_32(head + 16), h = png_get_uint_32(head + 20);
         if (n == 24 && std::memcmp(head + 12, "IHDR", 4) == 0 && w * h > uint64_t(max_pixels)) {
             throw Error(STEG_ERR_IO, "cannot read '" + name + "': declares " + std::to_string(w) + "x" +
                                          std::to_string(h) + " pixels, more than the limit of " +
                                          std::to_string(max_pixels));
         }
-        ok = decode_png(fp, max_pixels, &d);
-    } else if (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) {
-        ok = decode_jpeg(fp, max_pixels, &d);
-    } else if (n >= 12 && std::memcmp(head, "RIFF", 4) == 0 && std::memcmp(head + 8, "WEBP", 4) == 0) {
+        return FileKind::png;
+    }
+    if (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) {
+        return FileKind::jpeg;
+    }
+    if (n >= 12 && std::memcmp(head, "RIFF", 4) == 0 && std::memcmp(head + 8, "WEBP", 4) == 0) {
 #if STEG_HAVE_WEBP
-        ok = decode_webp(fp, max_pixels, &d);
+        return FileKind::webp;
 #else
         throw Error(STEG_ERR_IO, "cannot read '" + name + "': a WebP image, and this build of steg has no WebP "
                                  "support (libwebp); convert it to PNG");
 #endif
-    } else {
-        throw Error(STEG_ERR_IO, "'" + name + "' is " + (n == 0 ? "empty" : "not a PNG, JPEG or WebP image"));
+    }
+    throw Error(STEG_ERR_IO, "'" + name + "' is " + (n == 0 ? "empty" : "not a PNG, JPEG or WebP image"));
+}
+
+steg_format format_of(int channels) {
+    return channels == 1 ? STEG_FORMAT_GRAY8 : channels == 3 ? STEG_FORMAT_RGB8 : STEG_FORMAT_RGBA8;
+}
+
+}  // namespace
+
+void load_image_stream(FILE * fp, int64_t file_size, const std::string & name, int64_t max_pixels, steg_image & out) {
+    if (max_pixels <= 0) {
+        max_pixels = STEG_DEFAULT_MAX_PIXELS;
+    }
+    Decoded d;
+    d.file_size = file_size;
+    bool ok     = false;
+    switch (sniff(fp, name, max_pixels)) {
+        case FileKind::png: ok = decode_png(fp, max_pixels, &d); break;
+        case FileKind::jpeg: ok = decode_jpeg(fp, max_pixels, &d); break;
+        case FileKind::webp:
+#if STEG_HAVE_WEBP
+            ok = decode_webp(fp, max_pixels, &d);
+#endif
+            break;
     }
     if (!ok) {
         free(d.pixels);
         throw Error(STEG_ERR_IO, "cannot read '" + name + "': " + d.error);
     }
-    const steg_format format = d.channels == 1 ? STEG_FORMAT_GRAY8 : d.channels == 3 ? STEG_FORMAT_RGB8 : STEG_FORMAT_RGBA8;
-    out = { d.width, d.height, format, int64_t(d.width) * d.channels, d.pixels };
+    out = { d.width, d.height, format_of(d.channels), int64_t(d.width) * d.channels, d.pixels };
 }
 
 bool path_is_lossy(const std::string & path) {
@@ -548,19 +580,306 @@ void check_save_path(const std::string & path, uint32_t flags) {
     }
 }
 
+namespace {
+
+void check_save_size(const std::string & path, int32_t width, int32_t height) {
+#if STEG_HAVE_WEBP
+    if (lower_extension(path) == "webp" && (width > WEBP_MAX_DIMENSION || height > WEBP_MAX_DIMENSION)) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': WebP holds at most " +
+                                                   std::to_string(WEBP_MAX_DIMENSION) + " pixels a side, this image is " +
+                                                   std::to_string(width) + "x" + std::to_string(height) +
+                                                   " (save it as .png)");
+    }
+#else
+    (void) path, (void) width, (void) height;
+#endif
+}
+
+// ---- Rows -------------------------------------------------------------------------
+
+// A non-interlaced PNG, decoded a row at a time.
+class PngRows final : public RowSource {
+  public:
+    // Takes `fp` (closed here). After the constructor, interlaced() says whether rows can
+    // be read one by one; an interlaced PNG must be read whole instead.
+    PngRows(FILE * fp, std::string name, int64_t max_pixels) : fp_(fp), name_(std::move(name)) {
+        png_  = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d_, png_on_error, png_on_warning);
+        info_ = png_ ? png_create_info_struct(png_) : nullptr;
+        if (!info_) {
+            release();
+            throw Error(STEG_ERR_OUT_OF_MEMORY, "cannot read '" + name_ + "': out of memory");
+        }
+        if (setjmp(png_jmpbuf(png_))) {
+            fail();
+        }
+        png_init_io(png_, fp_);
+        interlaced_ = png_begin_read(png_, info_, max_pixels, &d_) > 1;
+        width_      = d_.width;
+        height_     = d_.height;
+        format_     = format_of(d_.channels);
+    }
+    ~PngRows() override { release(); }
+
+    bool interlaced() const { return interlaced_; }
+
+    void read(uint8_t * dst, int rows) override {
+        if (rows < 0 || next_ + rows > height_ || !png_) {
+            throw Error(STEG_ERR_INTERNAL, "read past the last row of '" + name_ + "'");
+        }
+        if (setjmp(png_jmpbuf(png_))) {
+            fail();
+        }
+        for (int i = 0; i < rows; ++i) {
+            png_read_row(png_, dst + i * row_size(), nullptr);
+        }
+        next_ += rows;
+        if (next_ == height_) {
+            png_read_end(png_, nullptr);  // a file cut after its pixels is damaged too
+            release();
+        }
+    }
+
+  private:
+    [[noreturn]] void fail() {
+        const std::string why = d_.error;
+        release();
+        throw Error(STEG_ERR_IO, "cannot read '" + name_ + "': " + why);
+    }
+    void release() {
+        if (png_) {
+            png_destroy_read_struct(&png_, info_ ? &info_ : nullptr, nullptr);
+        }
+        png_  = nullptr;
+        info_ = nullptr;
+        if (fp_) {
+            fclose(fp_);
+            fp_ = nullptr;
+        }
+    }
+
+    FILE *      fp_;
+    std::string name_;
+    png_structp png_       = nullptr;
+    png_infop   info_      = nullptr;
+    Decoded     d_;
+    bool        interlaced_ = false;
+    int32_t     next_       = 0;
+};
+
+// Rows of an image held in memory: owned (a file read whole) or borrowed.
+class MemoryRows final : public RowSource {
+  public:
+    MemoryRows(const steg_image & img, bool owned) : img_(img), owned_(owned) {
+        width_  = img.width;
+        height_ = img.height;
+        format_ = img.format;
+    }
+    ~MemoryRows() override {
+        if (owned_) {
+            free_image(img_);
+        }
+    }
+    void read(uint8_t * dst, int rows) override {
+        if (rows < 0 || next_ + rows > height_) {
+            throw Error(STEG_ERR_INTERNAL, "read past the last row of an image");
+        }
+        for (int i = 0; i < rows; ++i, ++next_) {
+            std::memcpy(dst + i * row_size(), img_.data + next_ * row_bytes(img_), size_t(row_size()));
+        }
+    }
+
+  private:
+    steg_image img_;
+    bool       owned_;
+    int32_t    next_ = 0;
+};
+
+void png_on_write_error(png_structp png, png_const_charp msg) {
+    snprintf(static_cast<char *>(png_get_error_ptr(png)), 256, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+// A PNG written a row at a time (8-bit, sRGB, libpng's default compression).
+class PngSink final : public RowSink {
+  public:
+    PngSink(const std::string & path, int32_t width, int32_t height, steg_format format)
+        : path_(path), out_(path), row_size_(int64_t(width) * steg_format_channels(format)), height_(height) {
+        png_  = png_create_write_struct(PNG_LIBPNG_VER_STRING, error_, png_on_write_error, png_on_warning);
+        info_ = png_ ? png_create_info_struct(png_) : nullptr;
+        if (!info_) {
+            release();
+            throw Error(STEG_ERR_OUT_OF_MEMORY, "cannot write '" + path_ + "': out of memory");
+        }
+        if (setjmp(png_jmpbuf(png_))) {
+            fail();
+        }
+        png_init_io(png_, out_.stream());
+        png_set_IHDR(png_, info_, png_uint_32(width), png_uint_32(height), 8,
+                     format == STEG_FORMAT_GRAY8  ? PNG_COLOR_TYPE_GRAY
+                     : format == STEG_FORMAT_RGB8 ? PNG_COLOR_TYPE_RGB
+                                                  : PNG_COLOR_TYPE_RGB_ALPHA,
+                     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_set_sRGB(png_, info_, PNG_sRGB_INTENT_PERCEPTUAL);
+        png_write_info(png_, info_);
+    }
+    ~PngSink() override { release(); }
+
+    void write(const uint8_t * src, int rows) override {
+        if (rows < 0 || next_ + rows > height_ || !png_) {
+            throw Error(STEG_ERR_INTERNAL, "write past the last row of '" + path_ + "'");
+        }
+        if (setjmp(png_jmpbuf(png_))) {
+            fail();
+        }
+        for (int i = 0; i < rows; ++i) {
+            png_write_row(png_, src + i * row_size_);
+        }
+        next_ += rows;
+    }
+    void commit() override {
+        if (next_ != height_ || !png_) {
+            throw Error(STEG_ERR_INTERNAL, "'" + path_ + "' is incomplete");
+        }
+        if (setjmp(png_jmpbuf(png_))) {
+            fail();
+        }
+        png_write_end(png_, nullptr);
+        release();
+        out_.commit();
+    }
+
+  private:
+    [[noreturn]] void fail() {
+        const std::string why = error_;
+        release();
+        // libpng says "Write Error" when fwrite fails (a full disk): errno says why.
+        throw Error(STEG_ERR_IO, "cannot write '" + path_ + "': " +
+                                     (why == "Write Error" ? std::string(std::strerror(errno)) : why));
+    }
+    void release() {
+        if (png_) {
+            png_destroy_write_struct(&png_, info_ ? &info_ : nullptr);
+        }
+        png_  = nullptr;
+        info_ = nullptr;
+    }
+
+    std::string path_;
+    AtomicFile  out_;
+    int64_t     row_size_;
+    int32_t     height_;
+    int32_t     next_ = 0;
+    png_structp png_  = nullptr;
+    png_infop   info_ = nullptr;
+    char        error_[256] = { 0 };
+};
+
+class MemorySink final : public RowSink {
+  public:
+    explicit MemorySink(steg_image & img) : img_(img) {}
+    void write(const uint8_t * src, int rows) override {
+        if (rows < 0 || next_ + rows > img_.height) {
+            throw Error(STEG_ERR_INTERNAL, "write past the last row of an image");
+        }
+        const int64_t n = int64_t(img_.width) * steg_format_channels(img_.format);
+        for (int i = 0; i < rows; ++i, ++next_) {
+            std::memcpy(img_.data + next_ * row_bytes(img_), src + i * n, size_t(n));
+        }
+    }
+    void commit() override {}
+
+  private:
+    steg_image & img_;
+    int32_t      next_ = 0;
+};
+
+// JPEG and WebP: the rows are gathered, and the image is encoded whole on commit().
+class WholeImageSink final : public RowSink {
+  public:
+    WholeImageSink(std::string path, int32_t width, int32_t height, steg_format format, uint32_t flags)
+        : path_(std::move(path)), flags_(flags) {
+        alloc_image(img_, width, height, format);
+    }
+    ~WholeImageSink() override { free_image(img_); }
+    void write(const uint8_t * src, int rows) override {
+        if (rows < 0 || next_ + rows > img_.height) {
+            throw Error(STEG_ERR_INTERNAL, "write past the last row of '" + path_ + "'");
+        }
+        std::memcpy(img_.data + next_ * row_bytes(img_), src, size_t(rows) * size_t(row_bytes(img_)));
+        next_ += rows;
+    }
+    void commit() override { save_image(path_, img_, flags_); }
+
+  private:
+    std::string path_;
+    uint32_t    flags_;
+    steg_image  img_{};
+    int32_t     next_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RowSource> open_rows(const std::string & path, int64_t max_pixels) {
+    if (max_pixels <= 0) {
+        max_pixels = STEG_DEFAULT_MAX_PIXELS;
+    }
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        throw Error(STEG_ERR_IO, "'" + path + "' is a folder, not an image file");
+    }
+    std::unique_ptr<FILE, FileCloser> fp(fopen(path.c_str(), "rb"));
+    if (!fp) {
+        throw Error(STEG_ERR_IO, "cannot open '" + path + "': " + std::strerror(errno));
+    }
+    if (sniff(fp.get(), path, max_pixels) == FileKind::png) {
+        auto png = std::make_unique<PngRows>(fp.release(), path, max_pixels);
+        if (!png->interlaced()) {
+            return png;
+        }
+    }
+    steg_image img{};
+    load_image(path, max_pixels, img);
+    return std::make_unique<MemoryRows>(img, true);
+}
+
+std::unique_ptr<RowSource> memory_rows(const steg_image & img) {
+    check_image(&img, "image");
+    return std::make_unique<MemoryRows>(img, false);
+}
+
+std::unique_ptr<RowSink> memory_sink(steg_image & img) {
+    check_image(&img, "image");
+    return std::make_unique<MemorySink>(img);
+}
+
+std::unique_ptr<RowSink> create_rows(const std::string & path, int32_t width, int32_t height, steg_format format,
+                                     uint32_t flags) {
+    check_save_path(path, flags);
+    check_save_size(path, width, height);
+    if (width <= 0 || height <= 0 || steg_format_channels(format) == 0) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write a " + std::to_string(width) + "x" +
+                                                   std::to_string(height) + " image of that format");
+    }
+    if (lower_extension(path) == "png") {
+        return std::make_unique<PngSink>(path, width, height, format);
+    }
+    return std::make_unique<WholeImageSink>(path, width, height, format, flags);
+}
+
 void save_image(const std::string & path, const steg_image & img, uint32_t flags) {
     check_image(&img, "image to save");
     check_save_path(path, flags);
+    check_save_size(path, img.width, img.height);
     const std::string ext  = lower_extension(path);
     const bool        jpeg = ext == "jpg" || ext == "jpeg";
-#if STEG_HAVE_WEBP
-    if (ext == "webp" && (img.width > WEBP_MAX_DIMENSION || img.height > WEBP_MAX_DIMENSION)) {
-        throw Error(STEG_ERR_INVALID_ARGUMENT, "cannot write '" + path + "': WebP holds at most " +
-                                                   std::to_string(WEBP_MAX_DIMENSION) + " pixels a side, this image is " +
-                                                   std::to_string(img.width) + "x" + std::to_string(img.height) +
-                                                   " (save it as .png)");
+    if (ext == "png") {
+        PngSink out(path, img.width, img.height, img.format);
+        for (int32_t y = 0; y < img.height; ++y) {
+            out.write(img.data + y * row_bytes(img), 1);
+        }
+        out.commit();
+        return;
     }
-#endif
     AtomicFile out(path);
     if (jpeg) {
         Decoded scratch;
@@ -574,21 +893,6 @@ void save_image(const std::string & path, const steg_image & img, uint32_t flags
             throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + why);
         }
 #endif
-    } else {
-        png_image pi;
-        std::memset(&pi, 0, sizeof pi);
-        pi.version = PNG_IMAGE_VERSION;
-        pi.width   = png_uint_32(img.width);
-        pi.height  = png_uint_32(img.height);
-        pi.format  = img.format == STEG_FORMAT_GRAY8 ? PNG_FORMAT_GRAY
-                     : img.format == STEG_FORMAT_RGB8 ? PNG_FORMAT_RGB
-                                                      : PNG_FORMAT_RGBA;
-        const png_int_32 stride = png_int_32(row_bytes(img));  // 8-bit: components == bytes
-        if (!png_image_write_to_stdio(&pi, out.stream(), 0, img.data, stride, nullptr)) {
-            const std::string why = pi.message;
-            png_image_free(&pi);
-            throw Error(STEG_ERR_IO, "cannot write '" + path + "': " + why);
-        }
     }
     out.commit();
 }

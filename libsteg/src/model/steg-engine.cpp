@@ -4,6 +4,7 @@
 #include "steg-autocast.h"
 #include "steg-error.h"
 #include "steg-model.h"
+#include "steg-rows.h"
 #include "steg-runtime.h"
 
 #include <torch/torch.h>
@@ -93,6 +94,43 @@ void run_tiled(int width, int height, int tile, int halo, int out_planes,
     }
 }
 
+// The rows of a RowSource that the tiles of a band need, read as they are first asked
+// for and dropped once the band above has been written: what keeps a streamed image's
+// memory to a few bands.
+class RowWindow {
+  public:
+    explicit RowWindow(RowSource & src) : src_(src), row_size_(src.row_size()) {}
+
+    // Rows [y0, y1) as an image (row 0 is y0), valid until the next call.
+    steg_image view(int y0, int y1) {
+        if (y0 < base_) {
+            throw Error(STEG_ERR_INTERNAL, "a row was asked for after it was dropped");
+        }
+        if (y1 > base_ + count_) {
+            const int more = y1 - (base_ + count_);
+            buf_.resize(size_t(y1 - base_) * row_size_);
+            src_.read(buf_.data() + size_t(count_) * row_size_, more);
+            count_ += more;
+        }
+        return { src_.width(), y1 - y0, src_.format(), row_size_, buf_.data() + size_t(y0 - base_) * row_size_ };
+    }
+
+    void release_below(int y) {
+        const int n = std::min(y - base_, count_);
+        if (n > 0) {
+            std::memmove(buf_.data(), buf_.data() + size_t(n) * row_size_, size_t(count_ - n) * row_size_);
+            base_ += n;
+            count_ -= n;
+        }
+    }
+
+  private:
+    RowSource &          src_;
+    int64_t              row_size_;
+    std::vector<uint8_t> buf_;  // rows [base_, base_ + count_), packed; never shrinks
+    int                  base_ = 0, count_ = 0;
+};
+
 }  // namespace
 
 struct Engine::Impl {
@@ -158,37 +196,63 @@ const char * Engine::precision_name() const {
 }
 
 void Engine::hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress) {
+    auto cover_rows = memory_rows(cover), payload_rows = memory_rows(payload);
+    auto out        = memory_sink(hybrid);
+    hide_rows(*cover_rows, *payload_rows, *out, progress, nullptr);
+}
+
+double Engine::reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress, bool score) {
+    auto in  = memory_rows(hybrid);
+    auto out = memory_sink(payload);
+    return reveal_rows(*in, *out, progress, score);
+}
+
+void Engine::hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid, const Progress & progress,
+                       double * squared_error) {
     c10::InferenceMode guard;
     auto &             m  = *impl_;
     set_cpu_threads(m.threads);  // the thread count is per calling thread (a host's worker thread)
-    const int          ch = steg_format_channels(cover.format);
-    auto net = [&](const Rect & r) {
-        torch::Tensor host  = to_planes(cover, r, 3).to(m.device);
-        torch::Tensor guest = to_planes(payload, r, 1).to(m.device);
+    const int width = cover.width(), ch = steg_format_channels(cover.format());
+    RowWindow covers(cover), payloads(payload);
+    auto      net = [&](const Rect & r) {
+        torch::Tensor host  = to_planes(covers.view(r.y, r.y + r.h), { r.x, 0, r.w, r.h }, 3).to(m.device);
+        torch::Tensor guest = to_planes(payloads.view(r.y, r.y + r.h), { r.x, 0, r.w, r.h }, 1).to(m.device);
         // The branches in the chosen precision; the 1x1 tail, which forms the hybrid's
         // values (2 % of the work), in fp32.
         torch::Tensor f = m.run(m.encoder_bf16, [&] { return m.model.encoder->features(host, guest); });
         return to_u8(m.model.hybrid(host, m.model.encoder->tail->forward(f)));
     };
+    std::vector<uint8_t> rows_out;
+    double               se = 0;
     auto write = [&](int y0, int rows, const uint8_t * band) {
+        const steg_image cov = covers.view(y0, y0 + rows);
+        rows_out.resize(size_t(rows) * width * ch);
         for (int y = 0; y < rows; ++y) {
-            const uint8_t * src = band + size_t(y) * cover.width * 3;
-            uint8_t *       dst = hybrid.data + (y0 + y) * row_stride(hybrid);
-            const uint8_t * cov = cover.data + (y0 + y) * row_stride(cover);
-            for (int x = 0; x < cover.width; ++x) {
-                dst[x * ch + 0] = src[x * 3 + 0];
-                dst[x * ch + 1] = src[x * 3 + 1];
-                dst[x * ch + 2] = src[x * 3 + 2];
+            const uint8_t * src = band + size_t(y) * width * 3;
+            uint8_t *       dst = rows_out.data() + size_t(y) * width * ch;
+            const uint8_t * c   = cov.data + y * cov.stride;
+            for (int x = 0; x < width; ++x) {
+                for (int k = 0; k < 3; ++k) {
+                    dst[x * ch + k] = src[x * 3 + k];
+                    const double d  = double(c[x * ch + k]) - double(src[x * 3 + k]);  // as steg_psnr sums it
+                    se += d * d;
+                }
                 if (ch == 4) {
-                    dst[x * ch + 3] = cov[x * ch + 3];  // alpha passes through untouched
+                    dst[x * ch + 3] = c[x * ch + 3];  // alpha passes through untouched
                 }
             }
         }
+        hybrid.write(rows_out.data(), rows);
+        covers.release_below(y0 + rows);
+        payloads.release_below(y0 + rows);
     };
-    run_tiled(cover.width, cover.height, m.tile, kEncoderRadius, 3, net, write, progress);
+    run_tiled(width, cover.height(), m.tile, kEncoderRadius, 3, net, write, progress);
+    if (squared_error) {
+        *squared_error = se;
+    }
 }
 
-double Engine::reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress, bool score) {
+double Engine::reveal_rows(RowSource & hybrid, RowSink & payload, const Progress & progress, bool score) {
     c10::InferenceMode guard;
     auto &             m   = *impl_;
     set_cpu_threads(m.threads);
@@ -196,30 +260,36 @@ double Engine::reveal(const steg_image & hybrid, steg_image & payload, const Pro
     // output lay more than kPayloadScoreSlack levels outside 0..255 (counted over the
     // tiles' inner parts only, as the bytes are). Without, the byte alone (stegreveal's
     // per-frame path does not pay for the count).
+    const int   width  = hybrid.width();
     const int   planes = score ? 2 : 1;
     const float limit  = STEG_PIXEL_CENTER + kPayloadScoreSlack / 255.0f;
-    auto        net    = [&](const Rect & r) {
-        torch::Tensor in  = to_planes(hybrid, r, 3).to(m.device);
-        torch::Tensor out = m.model.decoder->head(m.run(m.decoder_bf16, [&] { return m.model.decoder->features(in); }));
+    RowWindow   in(hybrid);
+    auto        net = [&](const Rect & r) {
+        torch::Tensor x   = to_planes(in.view(r.y, r.y + r.h), { r.x, 0, r.w, r.h }, 3).to(m.device);
+        torch::Tensor out = m.model.decoder->head(m.run(m.decoder_bf16, [&] { return m.model.decoder->features(x); }));
         if (!score) {
             return to_u8(out);
         }
         torch::Tensor far = out.abs().gt(limit).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).to(torch::kCPU);
         return torch::cat({ to_u8(out), far }, 2).contiguous();
     };
-    int64_t outside = 0;
-    auto    write   = [&](int y0, int rows, const uint8_t * band) {
-        for (int y = 0; y < rows; ++y) {
-            const uint8_t * src = band + size_t(y) * hybrid.width * planes;
-            uint8_t *       dst = payload.data + (y0 + y) * row_stride(payload);
-            for (int x = 0; x < hybrid.width; ++x) {
-                dst[x] = src[planes * x];
-                outside += planes == 2 ? src[2 * x + 1] : 0;
+    int64_t              outside = 0;
+    std::vector<uint8_t> rows_out;
+    auto                 write = [&](int y0, int rows, const uint8_t * band) {
+        if (planes == 1) {
+            payload.write(band, rows);
+        } else {
+            rows_out.resize(size_t(rows) * width);
+            for (size_t i = 0; i < rows_out.size(); ++i) {
+                rows_out[i] = band[2 * i];
+                outside += band[2 * i + 1];
             }
+            payload.write(rows_out.data(), rows);
         }
+        in.release_below(y0 + rows);
     };
-    run_tiled(hybrid.width, hybrid.height, m.tile, kDecoderRadius, planes, net, write, progress);
-    return 1.0 - double(outside) / (double(hybrid.width) * hybrid.height);
+    run_tiled(width, hybrid.height(), m.tile, kDecoderRadius, planes, net, write, progress);
+    return 1.0 - double(outside) / (double(width) * hybrid.height());
 }
 
 }  // namespace steg

@@ -4,6 +4,7 @@
 // this header (the engine hides it behind a pimpl), so the C API compiles fast.
 #pragma once
 
+#include "steg-rows.h"
 #include "steg.h"
 
 #include <functional>
@@ -38,6 +39,14 @@ class Engine {
     void hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress);
     // Returns the payload score (steg_reveal_scored in steg.h) when `score`, else 1.
     double reveal(const steg_image & hybrid, steg_image & payload, const Progress & progress, bool score);
+
+    // The same, on images read and written a band of rows at a time (bit-identical to
+    // the calls above): the cover's and payload's sizes must match (the callers check).
+    // `squared_error` (may be null): the sum of squared differences of the cover's and
+    // the hybrid's R, G, B samples, as steg_psnr sums them.
+    void   hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid, const Progress & progress,
+                     double * squared_error);
+    double reveal_rows(RowSource & hybrid, RowSink & payload, const Progress & progress, bool score);
 
     const std::map<std::string, std::string> & metadata() const;
     const char *                               device_name() const;
