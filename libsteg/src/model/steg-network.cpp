@@ -40,17 +40,16 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor 
 
 torch::Tensor EncoderImpl::features(const torch::Tensor & h, const torch::Tensor & g) {
     // Guest features G1, G3, G5, G7 join the host stream after host layers 1, 3, 5, 7.
-    torch::Tensor gs[kDepth];
-    torch::Tensor x = g;
+    // The two branches advance a layer at a time, so that one guest feature map is
+    // alive at once rather than seven (a tile's activations are most of inference's
+    // memory); each conv sees the same input either way.
+    torch::Tensor xg = g;
+    torch::Tensor x  = h;
     for (int i = 0; i < kDepth; ++i) {
-        x     = torch::relu(guest[i]->as<nn::Conv2d>()->forward(x));
-        gs[i] = x;
-    }
-    x = h;
-    for (int i = 0; i < kDepth; ++i) {
-        x = torch::relu(host[i]->as<nn::Conv2d>()->forward(x));
+        xg = torch::relu(guest[i]->as<nn::Conv2d>()->forward(xg));
+        x  = torch::relu(host[i]->as<nn::Conv2d>()->forward(x));
         if (i % 2 == 0) {
-            x = torch::cat({ x, gs[i] }, 1);
+            x = torch::cat({ x, xg }, 1);
         }
     }
     return x;
