@@ -45,7 +45,7 @@ void random_fill(steg_image & img, uint32_t seed) {
 
 int main(int argc, char ** argv) {
     std::string device = "cpu", sizes = "300x300,640x480,1920x1080", model, precision = "fp32";
-    int         threads = 0, big_mp = 0;
+    int         threads = 0, big_mp = 0, tile = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--device") device = v;
@@ -54,9 +54,10 @@ int main(int argc, char ** argv) {
         else if (k == "--model") model = v;
         else if (k == "--big-mp") big_mp = std::atoi(v.c_str());
         else if (k == "--precision") precision = v;
+        else if (k == "--tile") tile = std::atoi(v.c_str());
         else {
             std::fprintf(stderr, "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n"
-                                 "                  [--precision fp32|bf16|auto]\n");
+                                 "                  [--precision fp32|bf16|auto] [--tile N]\n");
             return 2;
         }
     }
@@ -71,6 +72,9 @@ int main(int argc, char ** argv) {
     steg_context_params p = steg_context_default_params();
     p.device              = device == "cuda" ? STEG_DEVICE_CUDA : STEG_DEVICE_CPU;
     p.n_threads           = threads;
+    if (tile > 0) {
+        p.tile_size = tile;
+    }
     const int choice      = steg_param_choice(STEG_PARAM_PRECISION, precision.c_str());
     if (choice < 0) {
         std::fprintf(stderr, "steg-bench: --precision is auto, fp32 or bf16\n");
