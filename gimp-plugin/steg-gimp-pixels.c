@@ -184,6 +184,10 @@ struct _StegGimpPreview
   struct steg_context *ctx;
   gchar *model;                 /* what ctx was opened with */
   enum steg_device device;
+  /* The payload fitted to the whole layer, kept between redraws (scrolling the view
+   * or changing the device must not fit it again), and what it was made from. */
+  struct steg_image fitted;
+  guint64 fitted_key;
 };
 
 StegGimpPreview *
@@ -199,7 +203,30 @@ steg_gimp_preview_free (StegGimpPreview * preview)
     return;
   steg_free (preview->ctx);
   g_free (preview->model);
+  steg_image_free (&preview->fitted);
   g_free (preview);
+}
+
+/* FNV-1a over the payload's pixels, its size and format, and how it is fitted to a
+ * layer of width x height: what decides the fitted payload. */
+static guint64
+fitted_key (const struct steg_image *src, gint width, gint height,
+    enum steg_fit fit, enum steg_channel channel)
+{
+  const gint64 row = (gint64) src->width * steg_format_channels (src->format);
+  const gint64 stride = src->stride ? src->stride : row;
+  const gint64 head[] = { src->width, src->height, src->format, width, height,
+    fit, channel
+  };
+  guint64 h = G_GUINT64_CONSTANT (14695981039346656037);
+  gint64 y, i;
+
+  for (i = 0; i < (gint64) sizeof head; i++)
+    h = (h ^ ((const guint8 *) head)[i]) * G_GUINT64_CONSTANT (1099511628211);
+  for (y = 0; y < src->height; y++)
+    for (i = 0; i < row; i++)
+      h = (h ^ src->data[y * stride + i]) * G_GUINT64_CONSTANT (1099511628211);
+  return h;
 }
 
 /* `src`'s rectangle (x, y, w, h) as a compact image of its own. */
@@ -232,12 +259,13 @@ preview_render (StegGimpPreview * preview,
   const GeglRectangle *layer = gegl_buffer_get_extent (cover_buffer);
   const gchar *model = options->model && options->model[0] ? options->model
       : steg_default_model_path ();
-  struct steg_image cover = { 0 }, payload = { 0 }, payload_part = { 0 };
+  struct steg_image cover = { 0 }, payload_part = { 0 };
   struct steg_image cover_area = { 0 }, hybrid_area = { 0 };
   GeglRectangle big;
   gboolean ok = FALSE;
   enum steg_status status;
   double mean = 0.0, p99 = 0.0;
+  guint64 key;
 
   /* The area and a margin around it, inside the layer. */
   big.x = MAX (area->x - PREVIEW_MARGIN, layer->x);
@@ -267,16 +295,23 @@ preview_render (StegGimpPreview * preview,
       return FALSE;
   }
 
-  /* The payload is fitted to the whole layer, then the same part is cut from it. */
-  if (steg_payload_prepare (payload_src, layer->width, layer->height,
-          options->fit, options->channel, &payload) != STEG_OK) {
-    g_set_error (error, STEG_GIMP_ERROR, steg_last_status (),
-        "Could not fit the payload to the layer: %s", steg_last_error ());
-    goto done;
+  /* The payload is fitted to the whole layer (once for each payload and fit), then
+   * the same part is cut from it. */
+  key = fitted_key (payload_src, layer->width, layer->height, options->fit,
+      options->channel);
+  if (preview->fitted.data == NULL || preview->fitted_key != key) {
+    steg_image_free (&preview->fitted);
+    if (steg_payload_prepare (payload_src, layer->width, layer->height,
+            options->fit, options->channel, &preview->fitted) != STEG_OK) {
+      g_set_error (error, STEG_GIMP_ERROR, steg_last_status (),
+          "Could not fit the payload to the layer: %s", steg_last_error ());
+      goto done;
+    }
+    preview->fitted_key = key;
   }
   if (steg_image_alloc (&cover, big.width, big.height,
           alpha ? STEG_FORMAT_RGBA8 : STEG_FORMAT_RGB8) != STEG_OK
-      || !crop (&payload, big.x - layer->x, big.y - layer->y, big.width,
+      || !crop (&preview->fitted, big.x - layer->x, big.y - layer->y, big.width,
           big.height, &payload_part)) {
     g_set_error (error, STEG_GIMP_ERROR, steg_last_status (), "%s",
         steg_last_error ());
@@ -311,7 +346,6 @@ preview_render (StegGimpPreview * preview,
 
 done:
   steg_image_free (&cover);
-  steg_image_free (&payload);
   steg_image_free (&payload_part);
   steg_image_free (&cover_area);
   steg_image_free (&hybrid_area);
