@@ -238,8 +238,6 @@ typedef struct
   HideVals *vals;
   GtkWidget *preview, *label, *file, *model;
   StegGimpPreview *steg;
-  struct steg_image payload;    /* the payload shown, read from payload_key */
-  gchar *payload_key;
 } HidePreview;
 
 /* The payload chosen in the dialog right now (read once per choice); NULL with no
@@ -247,37 +245,20 @@ typedef struct
 static const struct steg_image *
 preview_payload (HidePreview * p, GError ** error)
 {
-  gchar *key, *file = NULL;
-  gboolean ok = TRUE;
+  const gint32 layer = p->vals->payload_layer;
+  GeglBuffer *buffer = layer != -1 ? gimp_drawable_get_buffer (layer) : NULL;
+  gchar *file = layer != -1 ? NULL
+      : gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (p->file));
+  gchar *key = layer != -1 ? g_strdup_printf ("layer %d", layer)
+      : file ? g_strdup_printf ("file %s", file) : NULL;
+  const struct steg_image *payload = steg_gimp_preview_payload (p->steg, key,
+      buffer, buffer ? gimp_drawable_get_format (layer) : NULL, file, error);
 
-  if (p->vals->payload_layer != -1) {
-    key = g_strdup_printf ("layer %d", p->vals->payload_layer);
-  } else {
-    file = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (p->file));
-    if (file == NULL)
-      return NULL;
-    key = g_strdup_printf ("file %s", file);
-  }
-  if (g_strcmp0 (key, p->payload_key) != 0) {
-    steg_image_free (&p->payload);
-    g_free (p->payload_key);
-    p->payload_key = NULL;
-    if (file == NULL) {
-      GeglBuffer *buffer = gimp_drawable_get_buffer (p->vals->payload_layer);
-      ok = steg_gimp_read (buffer, gimp_drawable_get_format
-          (p->vals->payload_layer), FALSE, FALSE, &p->payload, error);
-      g_object_unref (buffer);
-    } else if (steg_image_load (file, 0, &p->payload) != STEG_OK) {
-      g_set_error (error, STEG_GIMP_ERROR, 0, "Cannot read the payload: %s",
-          steg_last_error ());
-      ok = FALSE;
-    }
-    if (ok)
-      p->payload_key = g_strdup (key);
-  }
+  if (buffer)
+    g_object_unref (buffer);
   g_free (key);
   g_free (file);
-  return ok ? &p->payload : NULL;
+  return payload;
 }
 
 static void
@@ -381,8 +362,6 @@ hide_dialog (gint32 image, gint32 drawable, HideVals * vals)
   }
   gtk_widget_destroy (dialog);
   steg_gimp_preview_free (preview.steg);
-  steg_image_free (&preview.payload);
-  g_free (preview.payload_key);
   return ok;
 }
 

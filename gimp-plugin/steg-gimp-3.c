@@ -156,8 +156,6 @@ typedef struct
   GimpProcedureConfig *config;
   GtkWidget *preview, *label;
   StegGimpPreview *steg;
-  struct steg_image payload;    /* the payload shown, read from payload_key */
-  gchar *payload_key;
 } HidePreview;
 
 /* The payload chosen in the dialog right now (read once per choice); NULL with no
@@ -167,37 +165,26 @@ preview_payload (HidePreview * p, GError ** error)
 {
   GimpDrawable *layer = NULL;
   GFile *file = NULL;
+  GeglBuffer *buffer = NULL;
   gchar *key = NULL, *path = NULL;
-  gboolean ok = TRUE;
+  const struct steg_image *payload;
 
   g_object_get (p->config, "payload-drawable", &layer, "payload-file", &file,
       NULL);
-  if (layer)
+  if (layer) {
     key = g_strdup_printf ("layer %d", gimp_item_get_id (GIMP_ITEM (layer)));
-  else if (!names_no_file (file) && (path = g_file_get_path (file)) != NULL)
+    buffer = gimp_drawable_get_buffer (layer);
+  } else if (!names_no_file (file) && (path = g_file_get_path (file)) != NULL) {
     key = g_strdup_printf ("file %s", path);
-  if (key && g_strcmp0 (key, p->payload_key) != 0) {
-    steg_image_free (&p->payload);
-    g_clear_pointer (&p->payload_key, g_free);
-    if (layer) {
-      GeglBuffer *buffer = gimp_drawable_get_buffer (layer);
-      ok = steg_gimp_read (buffer, gimp_drawable_get_format (layer), FALSE,
-          FALSE, &p->payload, error);
-      g_object_unref (buffer);
-    } else if (steg_image_load (path, 0, &p->payload) != STEG_OK) {
-      g_set_error (error, STEG_GIMP_ERROR, 0, "Cannot read the payload: %s",
-          steg_last_error ());
-      ok = FALSE;
-    }
-    if (ok)
-      p->payload_key = g_strdup (key);
   }
+  payload = steg_gimp_preview_payload (p->steg, key, buffer,
+      layer ? gimp_drawable_get_format (layer) : NULL, path, error);
+  g_clear_object (&buffer);
   g_clear_object (&layer);
   g_clear_object (&file);
   g_free (path);
-  ok = ok && key != NULL;
   g_free (key);
-  return ok ? &p->payload : NULL;
+  return payload;
 }
 
 static void
@@ -252,8 +239,6 @@ hide_dialog (GimpProcedure * procedure, GimpProcedureConfig * config,
       G_CALLBACK (gimp_preview_invalidate), p.preview);
   gtk_widget_destroy (dialog);
   steg_gimp_preview_free (p.steg);
-  steg_image_free (&p.payload);
-  g_free (p.payload_key);
   return ok;
 }
 

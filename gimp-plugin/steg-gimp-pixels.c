@@ -184,6 +184,9 @@ struct _StegGimpPreview
   struct steg_context *ctx;
   gchar *model;                 /* what ctx was opened with */
   enum steg_device device;
+  /* The payload chosen in the dialog, read once per choice, and the choice. */
+  struct steg_image payload;
+  gchar *payload_key;
   /* The payload fitted to the whole layer, kept between redraws (scrolling the view
    * or changing the device must not fit it again), and what it was made from. */
   struct steg_image fitted;
@@ -203,8 +206,36 @@ steg_gimp_preview_free (StegGimpPreview * preview)
     return;
   steg_free (preview->ctx);
   g_free (preview->model);
+  steg_image_free (&preview->payload);
+  g_free (preview->payload_key);
   steg_image_free (&preview->fitted);
   g_free (preview);
+}
+
+const struct steg_image *
+steg_gimp_preview_payload (StegGimpPreview * preview, const gchar * key,
+    GeglBuffer * layer, const Babl * layer_format, const gchar * path,
+    GError ** error)
+{
+  gboolean ok = TRUE;
+
+  if (key == NULL)
+    return NULL;
+  if (g_strcmp0 (key, preview->payload_key) != 0) {
+    steg_image_free (&preview->payload);
+    g_clear_pointer (&preview->payload_key, g_free);
+    if (layer != NULL) {
+      ok = steg_gimp_read (layer, layer_format, FALSE, FALSE,
+          &preview->payload, error);
+    } else if (steg_image_load (path, 0, &preview->payload) != STEG_OK) {
+      g_set_error (error, STEG_GIMP_ERROR, 0, "Cannot read the payload: %s",
+          steg_last_error ());
+      ok = FALSE;
+    }
+    if (ok)
+      preview->payload_key = g_strdup (key);
+  }
+  return ok ? &preview->payload : NULL;
 }
 
 /* FNV-1a over the payload's pixels, its size and format, and how it is fitted to a

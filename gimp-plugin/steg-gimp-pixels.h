@@ -69,6 +69,15 @@ typedef struct _StegGimpPreview StegGimpPreview;
 StegGimpPreview *steg_gimp_preview_new (void);
 void steg_gimp_preview_free (StegGimpPreview * preview);
 
+/* The payload a dialog has chosen, read once per choice and kept until the choice
+ * changes: `key` names the choice (a layer's id or a file's path; NULL: none is chosen,
+ * and NULL is returned with no error). On a new key the payload is read from `layer`
+ * (in `layer_format`'s space) when it is not NULL, else from the file `path`. NULL
+ * with `error` set when it cannot be read. */
+const struct steg_image *steg_gimp_preview_payload (StegGimpPreview * preview,
+    const gchar * key, GeglBuffer * layer, const Babl * layer_format,
+    const gchar * path, GError ** error);
+
 /* Draws into `widget` (a drawable preview of the cover layer, whose pixels
  * `cover_buffer` holds) the hybrid of its visible area, with `payload_src` fitted to
  * the whole layer as the filter fits it, and writes that area's PSNR and mean
