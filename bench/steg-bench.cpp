@@ -4,7 +4,7 @@
 // in the same shape as ../shared/reference/bench_reference.py, so bench/run compares them.
 //
 //   steg-bench [--device cpu|cuda] [--sizes 300x300,640x480,1920x1080] [--threads N]
-//              [--precision fp32|bf16|auto]   (fp32 by default, as the reference's first column)
+//              [--precision fp32|bf16|fp16|auto]   (fp32 by default, as the reference's first column)
 //              [--model FILE] [--big-mp 100]
 //
 // --big-mp N runs only the memory measurement: a hide of an N-megapixel cover, then
@@ -57,7 +57,7 @@ int main(int argc, char ** argv) {
         else if (k == "--tile") tile = std::atoi(v.c_str());
         else {
             std::fprintf(stderr, "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n"
-                                 "                  [--precision fp32|bf16|auto] [--tile N]\n");
+                                 "                  [--precision fp32|bf16|fp16|auto] [--tile N]\n");
             return 2;
         }
     }
@@ -77,7 +77,7 @@ int main(int argc, char ** argv) {
     }
     const int choice      = steg_param_choice(STEG_PARAM_PRECISION, precision.c_str());
     if (choice < 0) {
-        std::fprintf(stderr, "steg-bench: --precision is auto, fp32 or bf16\n");
+        std::fprintf(stderr, "steg-bench: --precision is auto, fp32, bf16 or fp16\n");
         return 2;
     }
     p.precision        = steg_precision(choice);

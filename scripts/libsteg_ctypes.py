@@ -19,7 +19,7 @@ class Params(ctypes.Structure):  # struct steg_context_params
     _fields_ = [("device", ctypes.c_int), ("n_threads", ctypes.c_int32), ("tile_size", ctypes.c_int32),
                 ("progress", ctypes.c_void_p), ("progress_user_data", ctypes.c_void_p), ("precision", ctypes.c_int)]
 
-PRECISIONS = {"auto": 0, "fp32": 1, "bf16": 2}  # enum steg_precision
+PRECISIONS = {"auto": 0, "fp32": 1, "bf16": 2, "fp16": 3}  # enum steg_precision
 
 
 class Libsteg:

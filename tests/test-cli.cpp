@@ -90,8 +90,14 @@ TEST_F(Cli, PrecisionIsChosenAndReported) {
         EXPECT_NE(r.err.find("no native bf16"), std::string::npos) << r.err;
     }
     EXPECT_NE(run("info " + model).out.find("precision: fp32\n"), std::string::npos);  // auto, today
+    // fp16 is CUDA's: on the CPU it is refused in words, as a device that is not there.
+    r = run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") +
+            " --precision fp16 --device cpu" + m());
+    EXPECT_EQ(r.code, 5) << r.err;
+    EXPECT_NE(r.err.find("fp16 runs on CUDA only"), std::string::npos) << r.err;
+    EXPECT_FALSE(steg_test::file_exists(dir.file("h.png")));
     EXPECT_EQ(run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") +
-                  " --precision fp16" + m())
+                  " --precision fp8" + m())
                   .code,
               2);
 }

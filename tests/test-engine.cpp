@@ -412,6 +412,12 @@ TEST_F(Engine, PrecisionChoicesSayWhatTheyRun) {
         EXPECT_NE(std::string(steg_last_error()).find("no native bf16"), std::string::npos);
     }
     steg_free(ctx);
+    p.precision = STEG_PRECISION_FP16;  // CUDA's alone
+    ctx         = steg_init_from_file(model.c_str(), p);
+    EXPECT_EQ(ctx, nullptr);
+    EXPECT_EQ(steg_last_status(), STEG_ERR_DEVICE);
+    EXPECT_NE(std::string(steg_last_error()).find("fp16 runs on CUDA only"), std::string::npos) << steg_last_error();
+    steg_free(ctx);
     std::memset(&p.precision, 0x7f, sizeof p.precision);  // a value no enum has
     EXPECT_EQ(steg_init_from_file(model.c_str(), p), nullptr);
     EXPECT_EQ(steg_last_status(), STEG_ERR_INVALID_ARGUMENT);

@@ -118,6 +118,8 @@ enum steg_precision {
     STEG_PRECISION_FP32 = 1,
     STEG_PRECISION_BF16 = 2, /* both networks; refused (STEG_ERR_DEVICE) on a CPU
                                 without native bf16 */
+    STEG_PRECISION_FP16 = 3, /* both networks in IEEE half (autocast, the same layers
+                                as bf16); CUDA only: refused (STEG_ERR_DEVICE) on the CPU */
 };
 
 /* An 8-bit image. steg_image_load and steg_image_alloc own `data` (free it with
@@ -140,7 +142,9 @@ typedef bool (*steg_progress_callback)(float fraction, void * user_data);
 struct steg_context_params {
     enum steg_device       device;
     int32_t                n_threads; /* CPU threads; 0 = all cores */
-    int32_t                tile_size; /* inner tile edge in pixels; 0 = default (512) */
+    int32_t                tile_size; /* inner tile edge in pixels; 0 = default (512 on the
+                                         CPU; 4096 on CUDA, so that frames up to 4K run
+                                         whole, in one pass and one copy back) */
     steg_progress_callback progress;  /* may be NULL */
     void *                 progress_user_data;
     enum steg_precision    precision; /* STEG_PRECISION_AUTO by default */
@@ -170,7 +174,7 @@ STEG_API void steg_set_progress(struct steg_context * ctx, steg_progress_callbac
 /* "cpu" or "cuda": where the context runs. */
 STEG_API const char * steg_context_device(const struct steg_context * ctx);
 
-/* The number format the context's networks compute in: "fp32" or "bf16". */
+/* The number format the context's networks compute in: "fp32", "bf16" or "fp16". */
 STEG_API const char * steg_context_precision(const struct steg_context * ctx);
 
 /* A metadata value of the loaded model file, or NULL if the key is absent. Keys

@@ -164,7 +164,7 @@ steg_context * steg_init_from_file(const char * model_path, steg_context_params 
             throw Error(STEG_ERR_MODEL, "no model file given and no default model found (set STEG_MODEL)");
         }
         check_range(enum_value(params.device), STEG_DEVICE_AUTO, STEG_DEVICE_CUDA, "device");
-        check_range(enum_value(params.precision), STEG_PRECISION_AUTO, STEG_PRECISION_BF16, "precision");
+        check_range(enum_value(params.precision), STEG_PRECISION_AUTO, STEG_PRECISION_FP16, "precision");
         for (auto [param, value] : { std::pair{ STEG_PARAM_TILE, params.tile_size },
                                      std::pair{ STEG_PARAM_THREADS, params.n_threads } }) {
             const steg_param_spec * spec = steg_param_get(param);

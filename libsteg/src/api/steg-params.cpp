@@ -11,7 +11,7 @@ namespace {
 const char * const kDevices[]  = { "auto", "cpu", "cuda", nullptr };
 const char * const kFits[]     = { "scale", "letterbox", nullptr };
 const char * const kChannels[] = { "luma", "r", "g", "b", nullptr };
-const char * const kPrecisions[] = { "auto", "fp32", "bf16", nullptr };
+const char * const kPrecisions[] = { "auto", "fp32", "bf16", "fp16", nullptr };
 
 const char * const kDevicesHelp[]  = { "CUDA if libtorch has it and a GPU is present, else the CPU", "the CPU",
                                        "an NVIDIA GPU (needs a CUDA build of libtorch)", nullptr };
@@ -22,6 +22,7 @@ const char * const kPrecisionsHelp[] = {
     "32-bit floats throughout",
     "bf16 convolutions with fp32 accumulation (a CPU with AVX512-BF16 or AMX, or CUDA): faster, the revealed "
     "payload about 0.7 dB worse",
+    "IEEE half convolutions (CUDA only)",
     nullptr
 };
 const char * const kChannelsHelp[] = { "the BT.601 luma of a colour payload", "its red channel", "its green channel",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// steg-autocast.h - bf16 autocast for a scope, shared by inference (the engine's bf16
-// precision) and training (--amp). Included only by files that use libtorch already.
+// steg-autocast.h - bf16 (or fp16) autocast for a scope, shared by inference (the
+// engine's reduced precisions) and training (--amp). Included only by files that use
+// libtorch already.
 #pragma once
 
 #include <ATen/autocast_mode.h>
@@ -8,15 +9,17 @@
 
 namespace steg {
 
-// bf16 autocast while alive, as `with torch.autocast(device, dtype=torch.bfloat16)`.
-// Autocast state is per thread, like the guard.
+// Autocast to `dtype` (bf16 unless told) while alive, as `with torch.autocast(device,
+// dtype=...)`. Autocast state is per thread, like the guard.
 class AutocastBf16 {
   public:
-    AutocastBf16(bool on, c10::DeviceType device) : on_(on), device_(device) {
+    AutocastBf16(bool on, c10::DeviceType device, at::ScalarType dtype = at::kBFloat16)
+        : on_(on), device_(device) {
         if (on_) {
-            was_on_ = enabled(device_);
+            was_on_    = enabled(device_);
+            was_dtype_ = dtype_of(device_);
             at::autocast::increment_nesting();
-            set(device_, true, at::kBFloat16);
+            set(device_, true, dtype);
         }
     }
     ~AutocastBf16() {
@@ -24,7 +27,7 @@ class AutocastBf16 {
             if (at::autocast::decrement_nesting() == 0) {
                 at::autocast::clear_cache();
             }
-            set(device_, was_on_, at::kBFloat16);
+            set(device_, was_on_, was_dtype_);
         }
     }
     AutocastBf16(const AutocastBf16 &)             = delete;
@@ -33,13 +36,17 @@ class AutocastBf16 {
   private:
     // libtorch 2.4 made the per-device calls one call with a device argument.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    static bool enabled(c10::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+    static bool           enabled(c10::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+    static at::ScalarType dtype_of(c10::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
     static void set(c10::DeviceType d, bool on, at::ScalarType t) {
         at::autocast::set_autocast_dtype(d, t);
         at::autocast::set_autocast_enabled(d, on);
     }
 #else
     static bool enabled(c10::DeviceType d) { return d == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+    static at::ScalarType dtype_of(c10::DeviceType d) {
+        return d == c10::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    }
     static void set(c10::DeviceType d, bool on, at::ScalarType t) {
         if (d == c10::kCUDA) {
             at::autocast::set_autocast_gpu_dtype(t);
@@ -51,6 +58,7 @@ class AutocastBf16 {
     }
 #endif
     bool            on_, was_on_ = false;
+    at::ScalarType  was_dtype_ = at::kBFloat16;
     c10::DeviceType device_;
 };
 

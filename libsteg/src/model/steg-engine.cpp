@@ -138,19 +138,20 @@ struct Engine::Impl {
     torch::Device device = torch::kCPU;
     int           tile   = kDefaultTileSize;
     int           threads = 0;
-    // Each network's 3x3 layers in bf16 (autocast); its last 1x1 layers stay fp32.
-    bool encoder_bf16 = false, decoder_bf16 = false;
+    // Each network's 3x3 layers in bf16 or fp16 (autocast to `half`); its last 1x1
+    // layers stay fp32.
+    bool           encoder_bf16 = false, decoder_bf16 = false;
+    at::ScalarType half         = at::kBFloat16;
 
-    // A network's layers in bf16 when `bf16`; the result in fp32.
-    template <class F> torch::Tensor run(bool bf16, F && forward) const {
-        AutocastBf16 amp(bf16, device.type());
+    // A network's layers in `half` when `reduced`; the result in fp32.
+    template <class F> torch::Tensor run(bool reduced, F && forward) const {
+        AutocastBf16 amp(reduced, device.type(), half);
         return forward().to(torch::kFloat32);
     }
 };
 
 Engine::Engine(const std::string & model_path, const EngineOptions & options) : impl_(std::make_unique<Impl>()) {
     impl_->model = load_model(model_path);
-    impl_->tile  = options.tile_size > 0 ? options.tile_size : kDefaultTileSize;
     const bool has_cuda = torch::cuda::is_available();
     if (options.device == STEG_DEVICE_CUDA && !has_cuda) {
         throw Error(STEG_ERR_DEVICE,
@@ -158,6 +159,15 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
     }
     if (options.device != STEG_DEVICE_CPU && has_cuda) {
         impl_->device = torch::kCUDA;
+    }
+    // On CUDA a frame runs whole where it fits: one pass and one copy back instead of a
+    // pass and a host sync per tile. A 4096x4096 tile needs about 3 GiB of activations.
+    impl_->tile = options.tile_size > 0          ? options.tile_size
+                  : impl_->device.is_cuda()      ? kDefaultCudaTileSize
+                                                 : kDefaultTileSize;
+    if (options.precision == STEG_PRECISION_FP16 && !impl_->device.is_cuda()) {
+        throw Error(STEG_ERR_DEVICE, "fp16 runs on CUDA only (on the CPU, oneDNN has no fast fp16 convolutions); "
+                                     "use precision 'bf16', 'fp32' or 'auto'");
     }
     // bf16 only where it is native: elsewhere oneDNN emulates it, slower than fp32.
     const bool native_bf16 = impl_->device.is_cuda() || cpu_has_native_bf16();
@@ -169,8 +179,10 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
     // network does today (a bf16 encoder costs the revealed payload about 0.7 dB; a bf16
     // decoder is within 0.1 dB on average but up to 0.3 dB on single photos and moves
     // the payload score across a model's threshold), so auto runs fp32.
-    impl_->encoder_bf16 = options.precision == STEG_PRECISION_BF16;
-    impl_->decoder_bf16 = options.precision == STEG_PRECISION_BF16;
+    const bool reduced  = options.precision == STEG_PRECISION_BF16 || options.precision == STEG_PRECISION_FP16;
+    impl_->encoder_bf16 = reduced;
+    impl_->decoder_bf16 = reduced;
+    impl_->half         = options.precision == STEG_PRECISION_FP16 ? at::kHalf : at::kBFloat16;
     impl_->threads = options.n_threads;
     set_cpu_threads(options.n_threads);
     tune_malloc_once();
@@ -192,7 +204,7 @@ const char * Engine::device_name() const {
 }
 
 const char * Engine::precision_name() const {
-    return impl_->encoder_bf16 ? "bf16" : "fp32";
+    return !impl_->encoder_bf16 ? "fp32" : impl_->half == at::kHalf ? "fp16" : "bf16";
 }
 
 void Engine::hide(const steg_image & cover, const steg_image & payload, steg_image & hybrid, const Progress & progress) {

@@ -17,14 +17,15 @@ namespace steg {
 struct EngineOptions {
     steg_device    device    = STEG_DEVICE_AUTO;
     int            n_threads = 0;    // 0 = all cores
-    int            tile_size = 512;  // inner tile edge in pixels
+    int            tile_size = 0;    // inner tile edge in pixels; 0: the device's default
     steg_precision precision = STEG_PRECISION_AUTO;
 };
 
 // Called after each tile with the fraction done; return false to cancel.
 using Progress = std::function<bool(float)>;
 
-constexpr int kDefaultTileSize = 512;
+constexpr int kDefaultTileSize     = 512;
+constexpr int kDefaultCudaTileSize = 4096;  // frames up to 4K run whole on CUDA
 
 // The payload score counts the pixels where the decoder's output lies more than this
 // many levels outside 0..255 (steg_reveal_scored in steg.h).
