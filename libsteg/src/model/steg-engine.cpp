@@ -246,12 +246,14 @@ void Engine::hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid,
             for (int x = 0; x < width; ++x) {
                 for (int k = 0; k < 3; ++k) {
                     dst[x * ch + k] = src[x * 3 + k];
-                    const double d  = double(c[x * ch + k]) - double(src[x * 3 + k]);  // as steg_psnr sums it
-                    se += d * d;
                 }
                 if (ch == 4) {
                     dst[x * ch + 3] = c[x * ch + 3];  // alpha passes through untouched
                 }
+            }
+            for (int i = 0; squared_error && i < width * 3; ++i) {  // only when asked: not per frame
+                const double d = double(c[(i / 3) * ch + i % 3]) - double(src[i]);  // as steg_psnr sums it
+                se += d * d;
             }
         }
         hybrid.write(rows_out.data(), rows);
