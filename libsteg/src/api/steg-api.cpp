@@ -73,9 +73,9 @@ void check_same_size(const steg_image & a, const steg_image & b, const char * wh
     }
 }
 
-void check_colour(const steg_image & img, const char * what) {
-    if (img.format == STEG_FORMAT_GRAY8) {
-        throw Error(STEG_ERR_INVALID_ARGUMENT, std::string(what) +
+void check_colour(steg_format format, const std::string & what) {
+    if (format == STEG_FORMAT_GRAY8) {
+        throw Error(STEG_ERR_INVALID_ARGUMENT, what +
                                                    " is grayscale, but a hybrid needs three colour channels: convert "
                                                    "it to RGB first");
     }
@@ -231,7 +231,7 @@ steg_status steg_hide(steg_context * ctx, const steg_image * cover, const steg_i
         check_image(cover, "cover");
         check_image(payload, "payload");
         check_image(hybrid, "hybrid");
-        check_colour(*cover, "the cover");
+        check_colour(cover->format, "the cover");
         if (payload->format != STEG_FORMAT_GRAY8) {
             throw Error(STEG_ERR_INVALID_ARGUMENT, "payload must be GRAY8 (prepare it with steg_payload_prepare)");
         }
@@ -253,7 +253,7 @@ steg_status steg_reveal_scored(steg_context * ctx, const steg_image * hybrid, st
         check_context(ctx);
         check_image(hybrid, "hybrid");
         check_image(payload, "payload");
-        check_colour(*hybrid, "the hybrid");
+        check_colour(hybrid->format, "the hybrid");
         if (payload->format != STEG_FORMAT_GRAY8) {
             throw Error(STEG_ERR_INVALID_ARGUMENT, "revealed payload must be GRAY8");
         }
@@ -318,11 +318,7 @@ steg_status steg_hide_file(steg_context * ctx, const char * cover_path, const st
             check_save_path(payload_out_path, STEG_SAVE_ALLOW_LOSSY);
         }
         auto cover = open_rows(cover_path, max_pixels);
-        if (cover->format() == STEG_FORMAT_GRAY8) {
-            throw Error(STEG_ERR_INVALID_ARGUMENT, "the cover '" + std::string(cover_path) +
-                                                       "' is grayscale, but a hybrid needs three colour channels: "
-                                                       "convert it to RGB first");
-        }
+        check_colour(cover->format(), "the cover '" + std::string(cover_path) + "'");
         PayloadRows fitted(*payload, cover->width(), cover->height(), fit, channel);
         std::unique_ptr<RowSink> copy;
         if (payload_out_path) {
@@ -360,11 +356,7 @@ steg_status steg_reveal_file(steg_context * ctx, const char * hybrid_path, const
         }
         check_save_path(payload_path, flags);
         auto in = open_rows(hybrid_path, max_pixels);
-        if (in->format() == STEG_FORMAT_GRAY8) {
-            throw Error(STEG_ERR_INVALID_ARGUMENT, "'" + std::string(hybrid_path) +
-                                                       "' is grayscale, so it cannot be a hybrid (hybrids are RGB "
-                                                       "or RGBA)");
-        }
+        check_colour(in->format(), "the hybrid '" + std::string(hybrid_path) + "'");
         auto         out   = create_rows(payload_path, in->width(), in->height(), STEG_FORMAT_GRAY8, flags);
         const double score = ctx->engine->reveal_rows(*in, *out, progress_of(ctx), payload_score != nullptr);
         out->commit();
