@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Hide and reveal through the C API: tiling is exact, in-place works, alpha and strides
 // are respected, progress can cancel, and bad arguments are refused.
+#include "steg-error.h"
 #include "steg-model.h"
 #include "test-util.h"
 
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
+#include <set>
 
 using steg_test::Image;
 using steg_test::TempDir;
@@ -345,6 +348,99 @@ TEST_F(Engine, BoundedModelNeverMovesAPixelByMoreThanItsBound) {
     }
 }
 
+// rehman2017-coset's fixed layer: whatever the cover (extremes included), the hybrid's
+// R + G + B is the symbol modulo the period, by the least move that stays in 0..255, in
+// R, G and B alike (one level apart at most) unless a channel stops at 0 or 255.
+TEST_F(Engine, CosetHybridCarriesEverySymbolOnAnyCover) {
+    const int           m = 36;
+    std::vector<float>  levels;
+    std::mt19937        rng(5);
+    for (int i = 0; i < 400; ++i) {  // random pixels, then the corners of the cube and their neighbours
+        for (int k = 0; k < 3; ++k) levels.push_back(float(rng() % 256));
+    }
+    for (int v : { 0, 1, 2, 17, 128, 250, 254, 255 }) {
+        for (int w : { 0, 5, 255 }) {
+            levels.insert(levels.end(), { float(v), float(w), float(v) });
+            levels.insert(levels.end(), { float(v), float(v), float(v) });
+        }
+    }
+    const int64_t n     = int64_t(levels.size() / 3);
+    torch::Tensor cover = torch::from_blob(levels.data(), { n, 3 }).t().reshape({ 1, 3, n, 1 }) / 255.0 - 0.5;
+    torch::Tensor c     = ((cover + 0.5) * 255).round().to(torch::kInt32).reshape({ 3, n });
+    torch::Tensor sum   = c.sum(0);
+    for (int symbol = 0; symbol < m; ++symbol) {
+        torch::Tensor s = torch::full({ 1, 1, n, 1 }, (symbol + 0.2) / m);  // anywhere in the symbol's step
+        torch::Tensor h = steg::coset_hybrid(cover, s, m);
+        torch::Tensor hl = ((h + 0.5) * 255).round();
+        ASSERT_LT((((h + 0.5) * 255) - hl).abs().max().item<float>(), 1e-3) << "whole levels";
+        torch::Tensor hi = hl.to(torch::kInt32).reshape({ 3, n });
+        ASSERT_GE(hi.min().item<int>(), 0);
+        ASSERT_LE(hi.max().item<int>(), 255);
+        for (int64_t p = 0; p < n; ++p) {
+            const int before = sum[p].item<int>(), after = hi.select(1, p).sum().item<int>();
+            ASSERT_EQ(after % m, symbol) << "pixel " << p;
+            const int move = after - before;
+            // The nearest sum with that residue, unless it lies outside 0..765.
+            const bool near_end = before < m || before > 765 - m;
+            ASSERT_LE(std::abs(move), near_end ? m - 1 : m / 2) << "pixel " << p << " sum " << before;
+            int lo = 255, hiwant = -255;
+            bool clamped = false;
+            for (int k = 0; k < 3; ++k) {
+                const int d = hi[k][p].item<int>() - c[k][p].item<int>();
+                lo = std::min(lo, d), hiwant = std::max(hiwant, d);
+                clamped = clamped || hi[k][p].item<int>() == 0 || hi[k][p].item<int>() == 255;
+            }
+            if (!clamped) {
+                ASSERT_LE(hiwant - lo, 1) << "pixel " << p << ": R, G and B move alike";
+            }
+        }
+    }
+}
+
+// A rehman2017-coset model file: its period comes back from the file, a hide writes
+// the coset layer's hybrid of the encoder's symbols (the same bytes as the model run by
+// hand), and a period outside 3..255 is refused in words.
+TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
+    Image cover(40, 30, STEG_FORMAT_RGB8), payload(40, 30, STEG_FORMAT_GRAY8), hybrid(40, 30, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(cover.img, 27);
+    steg_test::fill_synthetic(payload.img, 28);
+    steg::Model model = steg::new_model(steg::kArchitectureCoset, 7, 30);
+    steg::save_model(dir.file("c.safetensors"), model);
+    {
+        Ctx c(dir.file("c.safetensors"), 512);
+        ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
+        EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-coset");
+        EXPECT_STREQ(steg_model_meta(c.ctx, "coset_period"), "30");
+        torch::NoGradGuard g;
+        auto host  = torch::from_blob(cover.img.data, { 30, 40, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
+        auto guest = torch::from_blob(payload.img.data, { 1, 1, 30, 40 }, torch::kUInt8);
+        auto h     = host.to(torch::kFloat32) / 255 - 0.5;
+        auto oe    = model.hybrid(h, model.encoder->forward(h, guest.to(torch::kFloat32) / 255 - 0.5));
+        auto expected = ((oe + 0.5) * 255).round().to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
+        EXPECT_EQ(std::memcmp(expected.data_ptr<uint8_t>(), hybrid.img.data, 40 * 30 * 3), 0);
+        EXPECT_FALSE(std::equal(cover.img.data, cover.img.data + 40 * 30 * 3, hybrid.img.data));
+        Image revealed(40, 30, STEG_FORMAT_GRAY8);
+        ASSERT_EQ(steg_reveal(c.ctx, &hybrid.img, &revealed.img), STEG_OK) << steg_last_error();
+    }
+    for (const int bad : { 2, 256 }) {
+        model.coset_period = bad;
+        steg::save_model(dir.file("bad.safetensors"), model);
+        steg_context_params p = steg_context_default_params();
+        p.device              = STEG_DEVICE_CPU;
+        EXPECT_EQ(steg_init_from_file(dir.file("bad.safetensors").c_str(), p), nullptr) << bad;
+        EXPECT_NE(std::string(steg_last_error()).find("coset_period"), std::string::npos) << steg_last_error();
+    }
+    for (const char * bad : { "2", "256", "36.5", "", "x" }) {
+        try {
+            steg::parse_coset_period(bad, "f");
+            ADD_FAILURE() << bad;
+        } catch (const steg::Error & e) {
+            EXPECT_NE(std::string(e.what()).find("coset_period"), std::string::npos);
+        }
+    }
+    EXPECT_EQ(steg::parse_coset_period("36", "f"), 36);
+}
+
 // A residual model whose encoder outputs no change hides nothing: the hybrid is the
 // cover, bit for bit, where the paper's architecture would output flat gray.
 TEST_F(Engine, ResidualModelAddsItsOutputToTheCover) {
@@ -461,7 +557,10 @@ TEST_F(Engine, Bf16StaysWithinItsBoundsOnPhotos) {
             max_d       = std::max(max_d, d);
             differ += d != 0;
         }
-        EXPECT_LE(max_d, 8) << photos[ci];
+        // A sample moves by at most 8 levels; with a coset model a symbol one step off
+        // may take the other way round the coset (the sum's whole move, up to one period).
+        const char * period = steg_model_meta(fp32.ctx, "coset_period");
+        EXPECT_LE(max_d, period ? std::atoi(period) - 1 : 8) << photos[ci];
         EXPECT_LT(double(differ) / double(n), 0.7) << photos[ci];
         EXPECT_GT(steg_psnr(&cover.img, &h16.img), steg_psnr(&cover.img, &h32.img) - 0.5) << photos[ci];
 

@@ -486,6 +486,52 @@ TEST(Train, GrayHybridIsCoverPlusTheMeanOfTheEncoderOutput) {
     EXPECT_NEAR(weighted.loss_of(batch).cover_term, 3 * 64 * double(s) * s, 1e-6);
 }
 
+// rehman2017-coset: the payload term's gradient reaches the encoder through the fixed
+// coset layer (a straight-through step), and a trainer made for any architecture takes
+// a coset model's weights and period (steg-trainer eval and export); a run that has
+// trained cannot take a model of another decoder.
+TEST(Train, CosetRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    o.architecture       = steg::kArchitectureCoset;
+    o.coset_period       = 30;
+    o.alpha              = 0;  // the payload term alone
+    auto batch           = constant_batch(2, 8, 0.1f, 0.f);
+    for (size_t i = 0; i < batch.payloads.size(); ++i) {
+        batch.payloads[i] = float(i % 7) / 7.0f - 0.5f;
+    }
+    steg::Trainer t(o);
+    const auto    before = t.parameters_flat();
+    t.train_step(batch);
+    const auto after   = t.parameters_flat();
+    int        changed = 0;
+    for (int64_t i = 0; i < steg::kEncoderParams; ++i) {
+        changed += before[size_t(i)] != after[size_t(i)];
+    }
+    EXPECT_GT(changed, steg::kEncoderParams / 2) << "the encoder learns through the coset layer";
+    EXPECT_EQ(after.size(), size_t(steg::kEncoderParams + steg::kDecoderParams + 16 * 9));  // one more decoder input
+
+    t.export_model(d.file("c.safetensors"), {});
+    steg::Trainer e(tiny_options());
+    e.import_model(d.file("c.safetensors"));
+    EXPECT_EQ(e.options().architecture, steg::kArchitectureCoset);
+    EXPECT_EQ(e.options().coset_period, 30);
+    EXPECT_EQ(e.parameters_flat(), after);
+    EXPECT_NEAR(e.loss_of(batch).payload_term, t.loss_of(batch).payload_term, 1e-6);
+    o.coset_period = 24;  // a coset run keeps its own period when it starts from another's weights
+    steg::Trainer finer(o);
+    finer.import_model(d.file("c.safetensors"));
+    EXPECT_EQ(finer.options().coset_period, 24);
+    EXPECT_EQ(finer.parameters_flat(), after);
+    finer.export_model(d.file("c24.safetensors"), {});
+    EXPECT_EQ(steg::load_model(d.file("c24.safetensors")).coset_period, 24);
+
+    steg::Trainer trained(tiny_options());
+    trained.train_step(batch);
+    EXPECT_NE(error_of([&] { trained.import_model(d.file("c.safetensors")); }).find("decoder differs"),
+              std::string::npos);
+}
+
 // rehman2017-bounded: the gray change squashed into (-b, b), b = change_bound levels. A
 // gray model's weights start a bounded run as they are (the architecture stays bounded).
 TEST(Train, BoundedHybridHoldsTheGrayChangeWithinItsBound) {

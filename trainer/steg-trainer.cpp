@@ -376,7 +376,7 @@ int train(TrainArgs & a) {
                       { "epochs", ro.epochs },       { "steps_this_run", steps_total }, { "size", ro.size },
                       { "batch", ro.batch },         { "repeat", ro.repeat },       { "lr", ro.lr },
                       { "lr_min", ro.lr_min },       { "schedule", a.schedule },     { "warmup", ro.warmup },     { "alpha", ro.alpha },
-                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "architecture", ro.architecture }, { "change_bound", ro.change_bound }, { "change_bound_start", ro.change_bound_start }, { "change_bound_epochs", ro.change_bound_epochs },
+                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "architecture", ro.architecture }, { "change_bound", ro.change_bound }, { "change_bound_start", ro.change_bound_start }, { "change_bound_epochs", ro.change_bound_epochs }, { "coset_period", ro.coset_period },
                       { "beta", ro.beta },           { "lambda", ro.lambda },       { "seed", ro.seed },
                       { "float_hybrid", ro.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", ro.amp },
                       { "channels_last", ro.channels_last }, { "world_size", t.world_size() },
@@ -514,8 +514,9 @@ int main(int argc, char ** argv) {
     tr->add_option("--teacher-ramp", ta.o.teacher_ramp, "epochs over which the cover term's target moves from the teacher's hybrid to the cover")->capture_default_str()->check(CLI::NonNegativeNumber);
     tr->add_option("--chroma-weight", ta.o.chroma_weight, "weight of the cover term's colour part against its gray part (1: plain RGB)")->capture_default_str()->check(CLI::PositiveNumber);
     auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
-                   "rehman2017 (the paper's: the encoder outputs the hybrid), rehman2017-residual (it outputs the change to the cover), rehman2017-gray (the change is the same in R, G and B: brightness only) or rehman2017-bounded (a gray change of at most --change-bound levels); with --init, that model's (a rehman2017-gray model may start a rehman2017-bounded run)")
-        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual", "rehman2017-gray", "rehman2017-bounded" }))->capture_default_str();
+                   "rehman2017 (the paper's: the encoder outputs the hybrid), rehman2017-residual (it outputs the change to the cover), rehman2017-gray (the change is the same in R, G and B: brightness only), rehman2017-bounded (a gray change of at most --change-bound levels) or rehman2017-coset (the encoder picks one of --coset-period symbols a pixel, a fixed layer moves the pixel's R + G + B to it by the least brightness change, the decoder reads it back); with --init, that model's (a rehman2017-gray model may start a rehman2017-bounded run)")
+        ->check(CLI::IsMember({ "rehman2017", "rehman2017-residual", "rehman2017-gray", "rehman2017-bounded", "rehman2017-coset" }))->capture_default_str();
+    tr->add_option("--coset-period", ta.o.coset_period, "rehman2017-coset: symbols a pixel can carry; the hybrid moves by up to a sixth of it in each channel")->capture_default_str()->check(CLI::Range(3, 255));
     tr->add_option("--change-bound", ta.o.change_bound, "rehman2017-bounded: the largest change of a pixel, in 8-bit levels (the model file's, at the end of the run)")->capture_default_str()->check(CLI::Range(1e-3, 255.0));
     tr->add_option("--change-bound-start", ta.o.change_bound_start, "rehman2017-bounded: start with this bound (levels) and shrink it geometrically to --change-bound; the best model is kept only once it is reached")->check(CLI::Range(1e-3, 255.0));
     tr->add_option("--change-bound-epochs", ta.o.change_bound_epochs, "epochs over which the bound shrinks (default: the whole run)")->check(CLI::NonNegativeNumber);

@@ -49,6 +49,49 @@ double parse_change_bound(const std::string & text, const std::string & where) {
     return b;
 }
 
+int parse_coset_period(const std::string & text, const std::string & where) {
+    char *     end = nullptr;
+    const long m   = text.empty() ? 0 : std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || m < 3 || m > 255) {
+        throw Error(STEG_ERR_MODEL, where + ": a " + kArchitectureCoset + " model needs its coset_period (a whole " +
+                                        "number of levels from 3 to 255) in the metadata; it has '" + text + "'");
+    }
+    return int(m);
+}
+
+torch::Tensor coset_hybrid(const torch::Tensor & host, const torch::Tensor & s, int period) {
+    const double  m = period;
+    torch::Tensor c = ((host.to(torch::kFloat32) + 0.5) * 255.0).round();  // the cover in whole levels
+    torch::Tensor sum = c.sum(1, /*keepdim=*/true);
+    torch::Tensor t   = s.to(torch::kFloat32) * m;
+    // The move of the sum: nearest to the symbol's residue, within 0..765.
+    torch::Tensor d = torch::remainder(t - sum + m / 2, m) - m / 2;
+    torch::Tensor k = d.round();
+    k               = torch::where(sum + k > 765, k - m, k);
+    k               = torch::where(sum + k < 0, k + m, k);
+    // Spread over the channels: k / 3 each, the rest to G then R; what 0..255 refuses
+    // passes on in the order G, R, B (the sum stays in 0..765, so all of it finds room).
+    torch::Tensor q = torch::floor(k / 3), r = k - 3 * q;
+    torch::Tensor add[3] = { q + (r >= 2).to(torch::kFloat32), q + (r >= 1).to(torch::kFloat32), q };
+    torch::Tensor out[3], left = torch::zeros_like(k);
+    for (int ch = 0; ch < 3; ++ch) {
+        torch::Tensor want = c.narrow(1, ch, 1) + add[ch];
+        out[ch]            = want.clamp(0, 255);
+        left               = left + (want - out[ch]);
+    }
+    for (int ch : { 1, 0, 2 }) {
+        torch::Tensor v = (out[ch] + left).clamp(0, 255);
+        left            = left - (v - out[ch]);
+        out[ch]         = v;
+    }
+    torch::Tensor hard = torch::cat({ out[0], out[1], out[2] }, 1) / 255.0 - 0.5;
+    if (!s.requires_grad()) {
+        return hard;
+    }
+    torch::Tensor soft = host.to(torch::kFloat32) + (d / 3.0) / 255.0;  // the sum's move, spread evenly
+    return soft + (hard - soft).detach();
+}
+
 std::string change_bound_text(double levels) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.9g", levels);
@@ -68,9 +111,12 @@ EncoderOutput encoder_output(const std::string & name, const std::string & where
     if (name == kArchitectureBounded) {
         return EncoderOutput::bounded_gray;
     }
+    if (name == kArchitectureCoset) {
+        return EncoderOutput::coset;
+    }
     throw Error(STEG_ERR_MODEL, where + ": unknown architecture '" + name + "' (this libsteg knows '" + kArchitecture +
-                                    "', '" + kArchitectureResidual + "', '" + kArchitectureGray + "' and '" +
-                                    kArchitectureBounded + "')");
+                                    "', '" + kArchitectureResidual + "', '" + kArchitectureGray + "', '" +
+                                    kArchitectureBounded + "' and '" + kArchitectureCoset + "')");
 }
 
 const char * Model::architecture() const {
@@ -81,6 +127,8 @@ const char * Model::architecture() const {
             return kArchitectureGray;
         case EncoderOutput::bounded_gray:
             return kArchitectureBounded;
+        case EncoderOutput::coset:
+            return kArchitectureCoset;
         case EncoderOutput::hybrid:
             break;
     }
@@ -98,14 +146,28 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
             const double b = change_bound / 255.0;  // levels -> the zero-centred scale
             return host.to(torch::kFloat32) + b * torch::tanh(out.mean(1, /*keepdim=*/true) / b);
         }
+        case EncoderOutput::coset:  // the symbol in [0, (M - 1) / M]
+            return coset_hybrid(host, torch::sigmoid(out.mean(1, /*keepdim=*/true)) * ((coset_period - 1.0) / coset_period),
+                                coset_period);
         case EncoderOutput::hybrid:
             break;
     }
     return out;
 }
 
-Model new_model(const std::string & architecture, c10::optional<uint64_t> seed) {
-    Model                         m{ Encoder(), Decoder(), {}, encoder_output(architecture, "new model") };
+namespace {
+
+// An untrained model of architecture `output`; a rehman2017-coset decoder takes 4 channels.
+Model empty_model(EncoderOutput output, int coset_period) {
+    Model m{ Encoder(), Decoder(output == EncoderOutput::coset ? coset_period : 0), {}, output };
+    m.coset_period = coset_period;
+    return m;
+}
+
+}  // namespace
+
+Model new_model(const std::string & architecture, c10::optional<uint64_t> seed, int coset_period) {
+    Model                         m = empty_model(encoder_output(architecture, "new model"), coset_period);
     c10::optional<at::Generator> gen;
     if (seed) {
         gen = at::make_generator<at::CPUGeneratorImpl>(*seed);
@@ -129,6 +191,9 @@ Model new_model(const std::string & architecture, c10::optional<uint64_t> seed) 
     if (m.output == EncoderOutput::bounded_gray) {
         m.metadata["change_bound"] = change_bound_text(m.change_bound);
     }
+    if (m.output == EncoderOutput::coset) {
+        m.metadata["coset_period"] = std::to_string(m.coset_period);
+    }
     return m;
 }
 
@@ -142,7 +207,9 @@ Model load_model(const std::string & path) {
         throw Error(STEG_ERR_MODEL, path + ": unsupported steg model format version '" + meta("format_version") +
                                         "' (this libsteg reads version " + kFormatVersion + ")");
     }
-    Model m{ Encoder(), Decoder(), f.metadata, encoder_output(meta("architecture"), path) };
+    const EncoderOutput output = encoder_output(meta("architecture"), path);
+    Model m = empty_model(output, output == EncoderOutput::coset ? parse_coset_period(meta("coset_period"), path) : 36);
+    m.metadata = f.metadata;
     if (m.output == EncoderOutput::bounded_gray) {
         m.change_bound = parse_change_bound(meta("change_bound"), path);
     }
@@ -202,6 +269,11 @@ void save_model(const std::string & path, const Model & m) {
         meta["change_bound"] = change_bound_text(m.change_bound);
     } else {
         meta.erase("change_bound");
+    }
+    if (m.output == EncoderOutput::coset) {
+        meta["coset_period"] = std::to_string(m.coset_period);
+    } else {
+        meta.erase("coset_period");
     }
     write_safetensors(path, meta, blobs);
 }

@@ -55,8 +55,14 @@ torch::Tensor EncoderImpl::features(const torch::Tensor & h, const torch::Tensor
     return x;
 }
 
-DecoderImpl::DecoderImpl() {
-    const int64_t ch[] = { 3, 16, 16, 8, 8, 3, 3 };
+torch::Tensor coset_residue(const torch::Tensor & x, int period) {
+    torch::Tensor sum = ((x.to(torch::kFloat32) + 0.5) * 255.0).sum(1, /*keepdim=*/true);
+    sum               = sum + (sum.round() - sum).detach();  // whole levels; 8-bit input rounds off float noise
+    return torch::remainder(sum, double(period)) * (4.0 / period) - 2.0;
+}
+
+DecoderImpl::DecoderImpl(int period) : coset_period(period) {
+    const int64_t ch[] = { period > 0 ? 4 : 3, 16, 16, 8, 8, 3, 3 };
     nn::Sequential seq;
     for (size_t i = 0; i + 1 < std::size(ch); ++i) {
         seq->push_back(conv(ch[i], ch[i + 1], 3));
@@ -71,7 +77,7 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
 }
 
 torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
-    torch::Tensor y = x;
+    torch::Tensor y = coset_period > 0 ? torch::cat({ x.to(torch::kFloat32), coset_residue(x, coset_period) }, 1) : x;
     for (auto it = net->begin(); it + 1 != net->end(); ++it) {
         y = it->forward(y);
     }

@@ -42,8 +42,16 @@ struct EncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(Encoder);
 
+// The residue of a zero-centred image's pixel sum R + G + B modulo `period` levels, as
+// a plane in [-2, 2): 4 ((R + G + B) mod period) / period - 2. The sum is rounded to
+// whole levels with a straight-through gradient (d/dx of the residue is that of the sum
+// over period / 4), so a trainer's gradient reaches the hybrid.
+torch::Tensor coset_residue(const torch::Tensor & x, int period);
+
 struct DecoderImpl : torch::nn::Module {
-    DecoderImpl();
+    // coset_period > 0: the decoder also sees coset_residue(hybrid, coset_period) (its
+    // first layer takes 4 channels); 0 for the paper's.
+    explicit DecoderImpl(int coset_period = 0);
     // hybrid: N x 3 x H x W zero-centred. Returns Od, N x 1 x H x W.
     torch::Tensor forward(const torch::Tensor & hybrid);
     // All layers but the last 1x1 conv (N x 3 x H x W), and that conv: forward is
@@ -52,6 +60,7 @@ struct DecoderImpl : torch::nn::Module {
     torch::Tensor head(const torch::Tensor & features);
 
     torch::nn::Sequential net{ nullptr };
+    int                   coset_period = 0;
 };
 TORCH_MODULE(Decoder);
 

@@ -101,13 +101,19 @@ torch::Tensor cover_norm_sq(const torch::Tensor & d, double chroma_weight) {
 // The options that decide which batches a run trains, in the order a checkpoint
 // records them: a resumed run must agree on each.
 std::vector<std::pair<std::string, std::string>> run_identity(const TrainOptions & o, int world_size) {
-    return { { "--batch", std::to_string(o.batch) },
-             { "--seed", std::to_string(o.seed) },
-             { "--size", std::to_string(o.size) },
-             { "--repeat", std::to_string(o.repeat) },
-             { "--architecture", o.architecture },
-             { "--payload-mode", o.payload_mode == PayloadMode::Gray ? "gray" : "channel" },
-             { "--world-size", std::to_string(world_size) } };
+    std::vector<std::pair<std::string, std::string>> id = {
+        { "--batch", std::to_string(o.batch) },
+        { "--seed", std::to_string(o.seed) },
+        { "--size", std::to_string(o.size) },
+        { "--repeat", std::to_string(o.repeat) },
+        { "--architecture", o.architecture },
+        { "--payload-mode", o.payload_mode == PayloadMode::Gray ? "gray" : "channel" },
+        { "--world-size", std::to_string(world_size) }
+    };
+    if (o.architecture == kArchitectureCoset) {
+        id.push_back({ "--coset-period", std::to_string(o.coset_period) });
+    }
+    return id;
 }
 
 steg_image view_rgb(RgbImage & img) {
@@ -126,6 +132,7 @@ struct Trainer::Impl {
     double                              best_score = -std::numeric_limits<double>::infinity();
     std::unique_ptr<Communicator>       comm;            // distributed runs only
     bool                                synced = false;  // weights taken from rank 0 since the last load
+    bool                                stepped = false;  // an Adam step taken (the model's shape is fixed)
     std::unique_ptr<Model>              teacher;         // TrainOptions::teacher, frozen
 
     struct Terms {
@@ -207,6 +214,7 @@ struct Trainer::Impl {
         }
         skipped_in_a_row = 0;
         adam->step();
+        stepped = true;
         return s;
     }
 
@@ -283,7 +291,7 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
 #endif
     // Weight init from a generator seeded by the run's seed: reproducible, and safe from
     // other threads of the process (two ranks in one process, a host's threads).
-    impl_->model = new_model(opt_.architecture, opt_.seed);
+    impl_->model = new_model(opt_.architecture, opt_.seed, opt_.coset_period);
     impl_->model.change_bound = scheduled_change_bound(opt_, 0);
     impl_->model.encoder->to(impl_->device);
     impl_->model.decoder->to(impl_->device);
@@ -523,6 +531,7 @@ void Trainer::save_checkpoint(const std::string & path) const {
     archive.write("step", torch::tensor(int64_t(m.step)));
     archive.write("best_score", torch::tensor(m.best_score, torch::kFloat64));
     archive.write("change_bound", torch::tensor(m.model.change_bound, torch::kFloat64));
+    archive.write("coset_period", torch::tensor(int64_t(m.model.coset_period)));
     for (const auto & [flag, value] : run_identity(opt_, world_size())) {
         archive.write("run" + flag, c10::IValue(value));
     }
@@ -596,6 +605,11 @@ void Trainer::load_checkpoint(const std::string & path, bool same_run) {
         if (archive.try_read("change_bound", bound)) {
             m.model.change_bound = bound.item<double>();
         }
+        torch::Tensor period;  // rehman2017-coset; the decoder reads the residue modulo it
+        if (archive.try_read("coset_period", period)) {
+            m.model.coset_period = opt_.coset_period = int(period.item<int64_t>());
+            m.model.decoder->coset_period = m.model.output == EncoderOutput::coset ? m.model.coset_period : 0;
+        }
         for (auto & p : m.model.encoder->named_parameters()) {
             p.value().copy_(read("encoder." + p.key()));
         }
@@ -612,9 +626,29 @@ void Trainer::load_checkpoint(const std::string & path, bool same_run) {
 }
 
 void Trainer::import_model(const std::string & path) {
-    Model              loaded = load_model(path);
+    Model   loaded = load_model(path);
+    auto &  m      = *impl_;
+    const bool coset = loaded.output == EncoderOutput::coset;
+    if (coset != (m.model.output == EncoderOutput::coset)) {
+        // Another decoder input: the run's model is remade in the file's shape (and
+        // period), which only a run that has not trained yet can do.
+        if (m.stepped || m.epoch > 0 || m.step > 0 || m.teacher) {
+            throw Error(STEG_ERR_INVALID_ARGUMENT, "'" + path + "' is a " + loaded.architecture() +
+                                                       " model, whose decoder differs from this run's (" +
+                                                       m.model.architecture() + ")");
+        }
+        m.model           = new_model(loaded.architecture(), opt_.seed, loaded.coset_period);
+        opt_.coset_period = loaded.coset_period;
+        m.model.encoder->to(m.device);
+        m.model.decoder->to(m.device);
+        if (opt_.channels_last) {
+            to_channels_last(m.model);
+        }
+        m.adam = std::make_unique<torch::optim::Adam>(m.all_parameters(),
+                                                      torch::optim::AdamOptions(opt_.lr).weight_decay(0));
+    }
     torch::NoGradGuard no_grad;
-    auto               dst = impl_->all_parameters();
+    auto               dst = m.all_parameters();
     auto               src = loaded.encoder->parameters();
     for (auto & d : loaded.decoder->parameters()) {
         src.push_back(d);
@@ -622,14 +656,17 @@ void Trainer::import_model(const std::string & path) {
     for (size_t i = 0; i < dst.size(); ++i) {
         dst[i].copy_(src[i]);
     }
-    impl_->model.metadata = loaded.metadata;
-    impl_->synced         = false;
-    if (impl_->model.output == EncoderOutput::bounded_gray && loaded.output == EncoderOutput::gray_change) {
+    m.model.metadata = loaded.metadata;
+    m.synced         = false;
+    if (m.model.output == EncoderOutput::bounded_gray && loaded.output == EncoderOutput::gray_change) {
         return;  // a gray start for a bounded run: the bound stays the run's own
     }
-    impl_->model.output       = loaded.output;  // the layers are the same; the file says what they mean
-    impl_->model.change_bound = loaded.change_bound;
-    opt_.architecture         = loaded.architecture();
+    m.model.output       = loaded.output;  // the layers are the same; the file says what they mean
+    m.model.change_bound = loaded.change_bound;
+    opt_.architecture    = loaded.architecture();
+    // A coset run keeps its own period (a start may move to another: the symbol s in
+    // [0, 1) keeps its meaning on a coarser or finer grid); a trainer made for another
+    // architecture (eval, export) was remade with the file's above.
 }
 
 double Trainer::best_score() const {
@@ -645,7 +682,7 @@ const std::map<std::string, std::string> & Trainer::model_metadata() const {
 }
 
 void Trainer::export_model(const std::string & path, const std::map<std::string, std::string> & metadata) const {
-    Model copy{ impl_->model.encoder, impl_->model.decoder, impl_->model.metadata, impl_->model.output };
+    Model copy = impl_->model;  // the same networks; the architecture's numbers (bound, period) with them
     for (const auto & kv : metadata) {
         copy.metadata[kv.first] = kv.second;
     }

@@ -29,7 +29,7 @@ struct TrainOptions {
     // and the colour part's squares are weighted by this (1: the paper's plain RGB norm).
     // Above 1 the encoder is pushed to hide in brightness rather than in hue.
     double      chroma_weight = 1.0;
-    std::string architecture  = "rehman2017";  // or rehman2017-residual, -gray, -bounded
+    std::string architecture  = "rehman2017";  // or rehman2017-residual, -gray, -bounded, -coset
     // rehman2017-bounded: the bound on the change, in 8-bit levels. With
     // change_bound_start > 0 the bound starts there and shrinks geometrically to
     // change_bound over the first change_bound_epochs epochs (0: over the whole run),
@@ -37,6 +37,9 @@ struct TrainOptions {
     double      change_bound        = 4.0;
     double      change_bound_start  = 0;
     double      change_bound_epochs = 0;
+    // rehman2017-coset: the number of symbols a pixel can carry (its sum R + G + B
+    // modulo this); the hybrid moves by up to a sixth of it in each channel.
+    int         coset_period = 36;
     // Distillation into a new architecture: the cover term's target starts as the
     // hybrid that `teacher` (a trained model file) makes of each pair and moves linearly
     // to the cover itself over teacher_ramp epochs; the decoder starts as the teacher's,
