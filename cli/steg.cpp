@@ -172,10 +172,10 @@ int load(const std::string & path, int64_t max_pixels, Image & out) {
 int check_output(const std::string & path, bool allow_lossy, const char * what) {
     if (steg_path_is_lossy(path.c_str()) && !allow_lossy) {
         std::fprintf(stderr,
-                     "steg: refusing to save the %s as '%s': lossy compression loses much of the hidden\n"
-                     "      payload (as JPEG at quality 95, 4:4:4, the revealed image came back 2-4 dB worse on\n"
-                     "      four test photos, SSIM 0.86-0.95 down to 0.75-0.82: visibly noisier). Save as .png\n"
-                     "      or .webp (both lossless), or pass --allow-lossy to accept that loss.\n",
+                     "steg: refusing to save the %s as '%s': lossy compression destroys the hidden\n"
+                     "      payload (the default model writes it into the exact 8-bit values: saved as JPEG\n"
+                     "      at quality 95, the revealed image is noise, about 10 dB). Save as .png or .webp\n"
+                     "      (both lossless), or pass --allow-lossy to write it anyway.\n",
                      what, path.c_str());
         return EXIT_USAGE;
     }
@@ -464,7 +464,7 @@ int main(int argc, char ** argv) {
     hide->add_option("--payload-out", payload_out, "also save the payload as hidden (gray, fitted to the cover)");
     add_enum(hide, STEG_PARAM_FIT, fit);
     add_enum(hide, STEG_PARAM_CHANNEL, channel);
-    hide->add_flag("--allow-lossy", allow_lossy, "allow a JPEG hybrid (costs the revealed payload 2-4 dB)");
+    hide->add_flag("--allow-lossy", allow_lossy, "allow a JPEG hybrid (the default model's payload does not survive it)");
     hide->add_flag("--force", force, "overwrite an output that is also an input (the cover or the payload)");
     add_model_options(hide, mo);
 

@@ -286,7 +286,7 @@ TEST_F(Cli, BadInputsGetAMessageAnExitCodeAndNoOutput) {
         { "hide " + g + " " + c + " -o " + out + m(), 3, "grayscale" },
         { "hide " + c + " " + g + " -o " + out + " --model " + dir.file("model.png"), 4, "model.png" },
         { "hide " + c + " " + g + " -o " + out + " --model " + dir.file("nope.safetensors"), 4, "nope.safetensors" },
-        { "hide " + c + " " + g + " -o " + dir.file("out.jpg") + m(), 2, "lossy compression loses much of the hidden" },
+        { "hide " + c + " " + g + " -o " + dir.file("out.jpg") + m(), 2, "lossy compression destroys the hidden" },
         { "hide " + c + " " + g + " -o " + dir.file("no/dir/out.png") + m(), 3, "no/dir/out.png" },
         { "reveal " + g + " -o " + out + m(), 3, "grayscale" },
         { "reveal " + dir.file("trunc.png") + " -o " + out + m(), 3, "trunc.png" },
