@@ -505,7 +505,7 @@ check_downstream_colour (GstStegEmbed * self)
   if (conv) {
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
         ("The hybrid leaves stegembed as RGB, but '%s' converts it to %s, which "
-            "loses most of the hidden payload.", GST_OBJECT_NAME (conv), format),
+            "loses the hidden payload.", GST_OBJECT_NAME (conv), format),
         ("Pin an RGB format after stegembed and keep the transport lossless, "
             "e.g. '! videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! "
             "matroskamux' (see the transport table in docs/gstreamer.md)."));
