@@ -262,6 +262,20 @@ struct Trainer::Impl {
         return sums.empty() || torch::stack(sums).sum().isfinite().item<bool>();
     }
 
+    // Makes `fresh` the run's model: on the run's device, channels-last if asked, and a
+    // new Adam over its parameters.
+    void install(Model fresh, const TrainOptions & o) {
+        model = std::move(fresh);
+        model.encoder->to(device);
+        model.decoder->to(device);
+        if (o.channels_last) {
+            to_channels_last(model);
+        }
+        // Eq. 1 carries the weight penalty itself, so Adam's own weight decay stays 0
+        // (Adam's weight_decay = wd adds (wd / 2) * ||W||^2 to the loss, including biases).
+        adam = std::make_unique<torch::optim::Adam>(all_parameters(), torch::optim::AdamOptions(o.lr).weight_decay(0));
+    }
+
     std::vector<torch::Tensor> all_parameters() {
         auto p = model.encoder->parameters();
         for (auto & d : model.decoder->parameters()) {
@@ -291,10 +305,8 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
 #endif
     // Weight init from a generator seeded by the run's seed: reproducible, and safe from
     // other threads of the process (two ranks in one process, a host's threads).
-    impl_->model = new_model(opt_.architecture, opt_.seed, opt_.coset_period);
+    impl_->install(new_model(opt_.architecture, opt_.seed, opt_.coset_period), opt_);
     impl_->model.change_bound = scheduled_change_bound(opt_, 0);
-    impl_->model.encoder->to(impl_->device);
-    impl_->model.decoder->to(impl_->device);
     if (!opt_.teacher.empty()) {
         // The teacher, frozen; its decoder is where the student's starts.
         impl_->teacher = std::make_unique<Model>(load_model(opt_.teacher));
@@ -314,13 +326,6 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
             to_channels_last(*impl_->teacher);
         }
     }
-    if (opt_.channels_last) {
-        to_channels_last(impl_->model);
-    }
-    // Eq. 1 carries the weight penalty itself, so Adam's own weight decay stays 0
-    // (Adam's weight_decay = wd adds (wd / 2) * ||W||^2 to the loss, including biases).
-    impl_->adam = std::make_unique<torch::optim::Adam>(impl_->all_parameters(),
-                                                       torch::optim::AdamOptions(opt_.lr).weight_decay(0));
     if (opt_.dist.world_size > 1) {
         impl_->comm = std::make_unique<Communicator>(opt_.dist);  // waits for every rank
     }
@@ -637,15 +642,8 @@ void Trainer::import_model(const std::string & path) {
                                                        " model, whose decoder differs from this run's (" +
                                                        m.model.architecture() + ")");
         }
-        m.model           = new_model(loaded.architecture(), opt_.seed, loaded.coset_period);
+        m.install(new_model(loaded.architecture(), opt_.seed, loaded.coset_period), opt_);
         opt_.coset_period = loaded.coset_period;
-        m.model.encoder->to(m.device);
-        m.model.decoder->to(m.device);
-        if (opt_.channels_last) {
-            to_channels_last(m.model);
-        }
-        m.adam = std::make_unique<torch::optim::Adam>(m.all_parameters(),
-                                                      torch::optim::AdamOptions(opt_.lr).weight_decay(0));
     }
     torch::NoGradGuard no_grad;
     auto               dst = m.all_parameters();
