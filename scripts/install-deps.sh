@@ -12,9 +12,10 @@ packages=(
     nlohmann-json3-dev libcli11-dev libfmt-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     python3-skimage   # the classic test photos used by the demo and the tests
-    # the GStreamer plugin, and what its tests' pipelines use (FFV1 comes from libav)
+    # the GStreamer plugin, and what its tests' pipelines use (FFV1 and the H.264 decoder
+    # come from libav, x264enc, which the channel stand-ins are held to, from -ugly)
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav
     # the headless GIMP the filter's tests drive, and for the undo test a GIMP window on
     # a virtual display
     gimp xvfb xdotool

@@ -269,3 +269,43 @@ TEST(TrainerCli, ResumeKeepsTheRunItsOptionsAndItsBest) {
     ASSERT_EQ(run(train + " --epochs 3 --resume", d, nullptr, &err), 0) << err;
     EXPECT_EQ(steg_test::read_file(d.file("m.best.safetensors")), best);
 }
+
+TEST(TrainerCli, TransportTrainsThroughTheChannelsAndIsRecorded) {
+    TempDir d;
+    std::filesystem::create_directories(d.file("data"));
+    for (int i = 0; i < 4; ++i) {
+        steg_test::Image img(24, 24, STEG_FORMAT_RGB8);
+        steg_test::fill_synthetic(img.img, uint32_t(i + 40));
+        steg_image_save(d.file("data/" + std::to_string(i) + ".png").c_str(), &img.img, 0);
+    }
+    std::string       out, err;
+    const std::string train = STEG_TRAINER " train --covers " + d.file("data") +
+                              " --size 16 --batch 2 --epochs 1 --val-fraction 0 --threads 1 --data-workers 0";
+    ASSERT_EQ(run(train + " --transport jpeg:70-90,yuv420 -o " + d.file("r.safetensors"), d, &out, &err), 0) << err;
+    // The model file says what it was trained to survive, in the canonical words.
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("r.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_NE(out.find("transport: jpeg:70-90,yuv420:bt601"), std::string::npos) << out;
+    // The channel changes the training: the same run without it ends elsewhere.
+    ASSERT_EQ(run(train + " -o " + d.file("p.safetensors"), d, &out, &err), 0) << err;
+    auto weights = [&](const std::string & name) {
+        steg::TrainOptions o;
+        o.device = STEG_DEVICE_CPU;
+        steg::Trainer t(o);
+        t.import_model(d.file(name));
+        return t.parameters_flat();
+    };
+    EXPECT_NE(weights("r.safetensors"), weights("p.safetensors"));
+    ASSERT_EQ(run(STEG_CLI " info " + d.file("p.safetensors"), d, &out, &err), 0) << err;
+    EXPECT_EQ(out.find("transport:"), std::string::npos) << out;
+    // eval reveals after a channel when asked, and says so.
+    ASSERT_EQ(run(STEG_TRAINER " eval --model " + d.file("r.safetensors") + " --covers " + d.file("data") +
+                      " --size 16 --transport jpeg:50 --json " + d.file("j.json"),
+                  d, &out, &err),
+              0)
+        << err;
+    EXPECT_NE(steg_test::read_file(d.file("j.json")).find("\"revealed_after\": \"jpeg:50"), std::string::npos);
+    // A bad mix is refused before any data is read, with what is accepted.
+    ASSERT_EQ(run(train + " --transport jpeg:500 -o " + d.file("x.safetensors"), d, &out, &err), 2) << err;
+    EXPECT_NE(err.find("jpeg[:QUALITY or LO-HI"), std::string::npos) << err;
+    EXPECT_FALSE(steg_test::file_exists(d.file("x.safetensors")));
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // steg-trainer - train models with the paper's joint loss (Eq. 1) and evaluate them in
 // the terms of the paper's tables. A thin main() over libsteg's C++ training API.
+#include "steg-channel.h"
 #include "steg-data.h"
 #include "steg-error.h"
 #include "steg-train.h"
@@ -25,6 +26,18 @@ using json = nlohmann::json;
 namespace {
 
 std::atomic<bool> g_stop{ false };
+
+// A mix of channel stand-ins (steg-channel.h), refused with parse_transport's words.
+const CLI::Validator transport_mix(
+    [](std::string & text) -> std::string {
+        try {
+            steg::parse_transport(text);
+        } catch (const steg::Error & e) {
+            return e.what();
+        }
+        return "";
+    },
+    "MIX");
 
 // A finite number >= 0 (> 0 with `positive`): NaN and infinities are refused by name.
 CLI::Validator finite_number(bool positive) {
@@ -376,7 +389,7 @@ int train(TrainArgs & a) {
                       { "epochs", ro.epochs },       { "steps_this_run", steps_total }, { "size", ro.size },
                       { "batch", ro.batch },         { "repeat", ro.repeat },       { "lr", ro.lr },
                       { "lr_min", ro.lr_min },       { "schedule", a.schedule },     { "warmup", ro.warmup },     { "alpha", ro.alpha },
-                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "architecture", ro.architecture }, { "change_bound", ro.change_bound }, { "change_bound_start", ro.change_bound_start }, { "change_bound_epochs", ro.change_bound_epochs }, { "coset_period", ro.coset_period },
+                      { "chroma_weight", ro.chroma_weight }, { "teacher", ro.teacher.empty() ? "" : std::filesystem::path(ro.teacher).filename().string() }, { "teacher_ramp", ro.teacher_ramp }, { "colour_augment", ro.colour_augment }, { "transport", ro.transport }, { "architecture", ro.architecture }, { "change_bound", ro.change_bound }, { "change_bound_start", ro.change_bound_start }, { "change_bound_epochs", ro.change_bound_epochs }, { "coset_period", ro.coset_period },
                       { "beta", ro.beta },           { "lambda", ro.lambda },       { "seed", ro.seed },
                       { "float_hybrid", ro.float_hybrid }, { "payload_mode", a.payload_mode }, { "amp", ro.amp },
                       { "channels_last", ro.channels_last }, { "world_size", t.world_size() },
@@ -391,7 +404,7 @@ int train(TrainArgs & a) {
 }
 
 struct EvalArgs {
-    std::string model, covers, payloads, json_out, device = "auto";
+    std::string model, covers, payloads, json_out, device = "auto", transport;
     int         size = 300, max = 100, threads = 0;
     uint64_t    seed = 1, split_seed = 1;
     double      val_fraction = 0.05, test_fraction = 0.0;  // test_fraction > 0: only train's held-out test split
@@ -401,6 +414,7 @@ int eval(EvalArgs & a) {
     steg::TrainOptions o;
     o.device  = a.device == "cuda" ? STEG_DEVICE_CUDA : a.device == "cpu" ? STEG_DEVICE_CPU : STEG_DEVICE_AUTO;
     o.threads = a.threads;
+    o.transport = a.transport;
     steg::Trainer t(o);
     t.import_model(a.model);
     const bool     same     = a.payloads.empty() || a.payloads == a.covers;
@@ -461,6 +475,9 @@ int eval(EvalArgs & a) {
                { "hybrid_psnr", hyb },    { "revealed_psnr", rev },
                { "ciede2000_mean", col }, { "ciede2000_p99", c99 },
                { "measured_on", "8-bit hybrid, as saved" } };
+    if (!a.transport.empty()) {
+        j["revealed_after"] = a.transport + " (the trainer's stand-ins)";
+    }
     if (!a.json_out.empty()) {
         std::ofstream(a.json_out) << j.dump(2) << "\n";
     } else {
@@ -512,6 +529,7 @@ int main(int argc, char ** argv) {
     tr->add_option("--colour-augment", ta.o.colour_augment, "share of cover crops given other colours (channel order, saturation, negative)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     tr->add_option("--teacher", ta.o.teacher, "distil from this trained model: the cover term first targets its hybrid (its decoder is where ours starts)")->check(CLI::ExistingFile);
     tr->add_option("--teacher-ramp", ta.o.teacher_ramp, "epochs over which the cover term's target moves from the teacher's hybrid to the cover")->capture_default_str()->check(CLI::NonNegativeNumber);
+    tr->add_option("--transport", ta.o.transport, "channels put between encoder and decoder, one drawn per batch: a comma-separated mix of none, yuv420[:bt601|bt709], jpeg[:Q or LO-HI], h264[:QP or LO-HI], noise[:SIGMA], resize[:F or LO-HI], e.g. none,yuv420,jpeg:50-95 (recorded in the model file; validation reveals after them)")->check(transport_mix);
     tr->add_option("--chroma-weight", ta.o.chroma_weight, "weight of the cover term's colour part against its gray part (1: plain RGB)")->capture_default_str()->check(CLI::PositiveNumber);
     auto * arch_opt = tr->add_option("--architecture", ta.o.architecture,
                    "rehman2017 (the paper's: the encoder outputs the hybrid), rehman2017-residual (it outputs the change to the cover), rehman2017-gray (the change is the same in R, G and B: brightness only), rehman2017-bounded (a gray change of at most --change-bound levels) or rehman2017-coset (the encoder picks one of --coset-period symbols a pixel, a fixed layer moves the pixel's R + G + B to it by the least brightness change, the decoder reads it back); with --init, that model's (a rehman2017-gray model may start a rehman2017-bounded run)")
@@ -564,6 +582,7 @@ int main(int argc, char ** argv) {
                    "--val-fraction and --seed as --split-seed)")->capture_default_str();
     ev->add_option("--val-fraction", ea.val_fraction, "train's --val-fraction (with --test-fraction)")->capture_default_str();
     ev->add_option("--split-seed", ea.split_seed, "train's --seed (with --test-fraction)")->capture_default_str();
+    ev->add_option("--transport", ea.transport, "reveal after these channels (stand-ins, one drawn per pair; see train --transport), e.g. jpeg:90")->check(transport_mix);
     ev->add_option("--json", ea.json_out, "write the JSON result here instead of stdout");
     ev->add_option("--device", ea.device, "auto, cpu or cuda")->check(CLI::IsMember({ "auto", "cpu", "cuda" }))->capture_default_str();
     ev->add_option("--threads", ea.threads, "CPU threads (0 = all cores)")->capture_default_str();

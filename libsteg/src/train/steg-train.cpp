@@ -3,6 +3,7 @@
 
 #include "steg-atomic-file.h"
 #include "steg-autocast.h"
+#include "steg-channel.h"
 #include "steg-dataset.h"
 #include "steg-error.h"
 #include "steg-metrics.h"
@@ -134,12 +135,21 @@ struct Trainer::Impl {
     bool                                synced = false;  // weights taken from rank 0 since the last load
     bool                                stepped = false;  // an Adam step taken (the model's shape is fixed)
     std::unique_ptr<Model>              teacher;         // TrainOptions::teacher, frozen
+    std::vector<Channel>                transport;       // TrainOptions::transport, parsed
+
+    // The channel of the step about to run: a function of the seed, the epoch, the step
+    // and the rank, so that a resumed run (and each rank) draws as the first run did.
+    ChannelDraw step_channel(const TrainOptions & o) const {
+        const uint64_t r = comm ? uint64_t(comm->rank()) : 0;
+        return draw_channel(transport, o.seed * 0x100000001b3ULL ^ (uint64_t(epoch) << 40) ^ (uint64_t(step) << 8) ^ r);
+    }
 
     struct Terms {
         torch::Tensor loss, cover, payload, weight;
     };
 
-    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double toward_cover = 1.0) {
+    Terms forward(const TrainOptions & o, torch::Tensor host, torch::Tensor guest, double toward_cover = 1.0,
+                  const ChannelDraw & channel = {}) {
         if (o.channels_last) {
             host  = host.contiguous(torch::MemoryFormat::ChannelsLast);
             guest = guest.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -154,6 +164,7 @@ struct Trainer::Impl {
         }
         oe = model.hybrid(host, oe);
         torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual());
+        hybrid               = apply_channel(hybrid, channel);
         {
             AutocastBf16 amp(o.amp, device.type());
             od = model.decoder->forward(hybrid).to(torch::kFloat32);
@@ -186,7 +197,7 @@ struct Trainer::Impl {
     // when the loss is not finite.
     EpochStats adam_step(const TrainOptions & o, const torch::Tensor & host, const torch::Tensor & guest,
                          double toward_cover, bool stop = false) {
-        auto       t = forward(o, host, guest, toward_cover);
+        auto       t = forward(o, host, guest, toward_cover, step_channel(o));
         EpochStats s;
         s.loss = t.loss.item<double>();
         if (!std::isfinite(s.loss)) {
@@ -306,6 +317,9 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
     // Weight init from a generator seeded by the run's seed: reproducible, and safe from
     // other threads of the process (two ranks in one process, a host's threads).
     impl_->install(new_model(opt_.architecture, opt_.seed, opt_.coset_period), opt_);
+    if (!opt_.transport.empty()) {
+        impl_->transport = parse_transport(opt_.transport);
+    }
     impl_->model.change_bound = scheduled_change_bound(opt_, 0);
     if (!opt_.teacher.empty()) {
         // The teacher, frozen; its decoder is where the student's starts.
@@ -352,7 +366,8 @@ const char * Trainer::device_name() const {
 EpochStats Trainer::loss_of(const Batch & batch) {
     torch::NoGradGuard no_grad;
     auto [host, guest] = impl_->to_tensors(batch);
-    auto       t       = impl_->forward(opt_, host, guest, scheduled_toward_cover(opt_, impl_->epoch));
+    auto       t       = impl_->forward(opt_, host, guest, scheduled_toward_cover(opt_, impl_->epoch),
+                                        impl_->step_channel(opt_));
     EpochStats s;
     s.loss         = t.loss.item<double>();
     s.cover_term   = t.cover.item<double>();
@@ -483,6 +498,8 @@ EvalStats Trainer::evaluate(const ImageSet & covers, const ImageSet & payloads, 
         };
         torch::Tensor hybrid = u8(m.model.hybrid(host, m.model.encoder->forward(host, guest)));                         // 1x3xSxS
         torch::Tensor back   = hybrid.to(m.device, torch::kFloat32) / 255.0 - 0.5;                     // as saved
+        // Through the channel: a draw of its own for each pair, the same in every evaluation.
+        back = apply_channel(back, draw_channel(m.transport, 0x5eed0000ULL + uint64_t(e.images)));
         torch::Tensor shown  = u8(m.model.decoder->forward(back));                                     // 1x1xSxS
         torch::Tensor hwc    = hybrid[0].permute({ 1, 2, 0 }).contiguous();
         steg_image    ci = view_rgb(cover);
@@ -683,6 +700,9 @@ void Trainer::export_model(const std::string & path, const std::map<std::string,
     Model copy = impl_->model;  // the same networks; the architecture's numbers (bound, period) with them
     for (const auto & kv : metadata) {
         copy.metadata[kv.first] = kv.second;
+    }
+    if (!impl_->transport.empty()) {  // what the model was trained to survive; the hosts read it
+        copy.metadata["transport"] = transport_text(impl_->transport);
     }
     save_model(path, copy);
 }

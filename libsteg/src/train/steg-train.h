@@ -49,6 +49,11 @@ struct TrainOptions {
     std::string teacher;
     double      teacher_ramp = 0;
     double      colour_augment = 0;            // share of cover crops recoloured (make_batch)
+    // The channels between the encoder and the decoder (steg-channel.h's mix text, e.g.
+    // "none,yuv420,jpeg:50-95"): one drawn per batch, and one per pair in evaluate(),
+    // whose revealed figures are then those after the channel. Empty: the 8-bit hybrid
+    // reaches the decoder as saved.
+    std::string transport;
     double      lambda = 1e-4;
     double      lr     = 1e-4;   // Adam
     double      lr_min = 0.0;    // end of the cosine schedule
