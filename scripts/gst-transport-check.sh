@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# scripts/gst-transport-check.sh BUILD_DIR - what each way of carrying the hybrid
-# video does to the payload, measured: three real photos (python3-skimage) at 640x480
-# -> stegembed (camera.png as payload) -> TRANSPORT -> stegreveal, then the mean
-# revealed PSNR / SSIM against the payload as hidden, per transport. The numbers in
-# docs/gstreamer.md come from this script.
+# scripts/gst-transport-check.sh BUILD_DIR [MODEL] - what each way of carrying the
+# hybrid video does to the payload, measured: three real photos (python3-skimage) at
+# 640x480 -> stegembed (camera.png as payload) -> TRANSPORT -> stegreveal, then the mean
+# revealed PSNR / SSIM against the payload as hidden, per transport. MODEL: a model
+# file (default: the shipped default). The numbers in docs/gstreamer.md come from this
+# script.
 set -euo pipefail
-build=$(realpath "${1:?usage: gst-transport-check.sh BUILD_DIR}")
+build=$(realpath "${1:?usage: gst-transport-check.sh BUILD_DIR [MODEL]}")
+model=$(realpath "${2:-$(dirname "$0")/../models/default.safetensors}")
 steg=$build/cli/steg
 photos=/usr/lib/python3/dist-packages/skimage/data
 work=$(mktemp -d)
@@ -17,8 +19,8 @@ i=0
 for p in astronaut coffee chelsea; do cp "$photos/$p.png" "src-$i.png"; i=$((i + 1)); done
 caps=video/x-raw,format=RGB,width=640,height=480,pixel-aspect-ratio=1/1,framerate=5/1
 src="multifilesrc location=src-%d.png index=0 stop-index=2 caps=image/png,framerate=5/1 ! pngdec ! \
-    videoconvert ! videoscale ! $caps ! stegembed payload=$photos/camera.png"
-reveal="videoconvert ! video/x-raw,format=RGB ! stegreveal ! pngenc ! multifilesink location=rev-%d.png"
+    videoconvert ! videoscale ! $caps ! stegembed model=$model payload=$photos/camera.png"
+reveal="videoconvert ! video/x-raw,format=RGB ! stegreveal model=$model ! pngenc ! multifilesink location=rev-%d.png"
 
 # name | encode (after stegembed) | decode (before $reveal)
 transports=(
@@ -35,7 +37,7 @@ transports=(
 # The payload as hidden: camera.png as luma, scaled to 640x480.
 gst-launch-1.0 -q multifilesrc location=src-0.png index=0 stop-index=0 caps=image/png ! pngdec ! \
     videoconvert ! videoscale ! $caps ! pngenc ! filesink location=cover0.png
-"$steg" hide cover0.png "$photos/camera.png" -o h0.png --payload-out payload.png >/dev/null
+"$steg" hide --model "$model" cover0.png "$photos/camera.png" -o h0.png --payload-out payload.png >/dev/null
 
 echo "| transport | revealed PSNR | revealed SSIM |"
 echo "|---|---|---|"

@@ -10,8 +10,8 @@
 # (OUT_DIR/stage3.best.safetensors).
 # Not bit-exact: the shipped stage 1 ran under a 200-epoch schedule and was stopped
 # after 74 epochs (its best, epoch 70, started stage 2), and the shipped stage 3 was
-# stopped after 40 of its 100 epochs (its best, epoch 35, ships); here each stage runs
-# its whole schedule. Stage 2 is the shipped command.
+# interrupted and resumed twice (its best, epoch 90, ships); here stage 1 runs a whole
+# 80-epoch schedule. Stages 2 and 3 are the shipped commands.
 set -euo pipefail
 build=${1:?usage: train-default-model.sh BUILD_DIR OUT_DIR}
 out=$(realpath -m "${2:?usage: train-default-model.sh BUILD_DIR OUT_DIR}")
