@@ -421,7 +421,7 @@ int cmd_info(const ModelOptions & mo) {
     if (int rc = open_model(mo, bar, c)) {
         return rc;
     }
-    std::printf("model:  %s\n", mo.model.empty() ? steg_default_model_path() : mo.model.c_str());
+    std::printf("model:  %s\n", steg_model_path(mo.model.c_str()));  // a shipped model's name, resolved
     std::printf("device: %s\n", steg_context_device(c.ctx));
     std::printf("precision: %s\n", steg_context_precision(c.ctx));
     for (int i = 0; const char * key = steg_model_meta_key(c.ctx, i); ++i) {

@@ -65,12 +65,12 @@ enum
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_STEG_RGB_FORMATS)));
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_STEG_FORMATS)));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_STEG_RGB_FORMATS)));
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_STEG_FORMATS)));
 
 /* Formats whose bytes libsteg reads directly (RGBx's padding is read as alpha and
  * ignored); other payload formats go through videoconvert first. */
@@ -521,7 +521,7 @@ gst_steg_embed_start (GstBaseTransform * trans)
 {
   GstStegEmbed *self = GST_STEG_EMBED (trans);
 
-  self->scratch = g_byte_array_new ();
+  gst_steg_scratch_init (&self->scratch);
   self->downstream_checks = 25;
   GST_OBJECT_LOCK (self);
   self->latency.reported = self->latency.worst = 0;
@@ -529,7 +529,24 @@ gst_steg_embed_start (GstBaseTransform * trans)
   if (!load_still_payload (self))
     return FALSE;
   self->ctx = gst_steg_open_context (GST_ELEMENT (self), &self->settings);
+  GST_OBJECT_LOCK (self);
+  self->takes_yuv = gst_steg_model_takes_yuv (self->ctx);
+  GST_OBJECT_UNLOCK (self);
+  if (self->takes_yuv == GST_STEG_YUV_TAKEN)
+    self->downstream_checks = 0;        /* a YUV step after us is what it is made for */
   return self->ctx != NULL;
+}
+
+/* The same caps on both sides, the YUV formats only with a model made for them. */
+static GstCaps *
+gst_steg_embed_transform_caps (GstBaseTransform * trans,
+    GstPadDirection direction, GstCaps * caps, GstCaps * filter)
+{
+  GstStegEmbed *self = GST_STEG_EMBED (trans);
+
+  return gst_steg_restrict_formats (GST_ELEMENT (self),
+      GST_BASE_TRANSFORM_CLASS (parent_class)->transform_caps (trans, direction,
+          caps, filter), &self->takes_yuv);
 }
 
 static gboolean
@@ -538,7 +555,10 @@ gst_steg_embed_stop (GstBaseTransform * trans)
   GstStegEmbed *self = GST_STEG_EMBED (trans);
 
   g_clear_pointer (&self->ctx, steg_free);
-  g_clear_pointer (&self->scratch, g_byte_array_unref);
+  gst_steg_scratch_clear (&self->scratch);
+  GST_OBJECT_LOCK (self);
+  self->takes_yuv = GST_STEG_YUV_UNKNOWN;
+  GST_OBJECT_UNLOCK (self);
   steg_image_free (&self->still);
   steg_image_free (&self->fitted);
   self->fitted_serial = FITTED_NONE;
@@ -654,7 +674,7 @@ gst_steg_embed_transform_frame_ip (GstVideoFilter * filter,
   if (ret != GST_FLOW_OK)
     return ret;
 
-  gst_steg_frame_view (frame, self->scratch, &cover);
+  gst_steg_frame_view (frame, &self->scratch, &cover);
   if (steg_hide (self->ctx, &cover.image, &self->fitted,
           &cover.image) != STEG_OK)
     goto hide_failed;
@@ -780,6 +800,8 @@ gst_steg_embed_class_init (GstStegEmbedClass * klass)
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_steg_embed_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_steg_embed_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_steg_embed_query);
+  trans_class->transform_caps =
+      GST_DEBUG_FUNCPTR (gst_steg_embed_transform_caps);
   filter_class->transform_frame_ip =
       GST_DEBUG_FUNCPTR (gst_steg_embed_transform_frame_ip);
 

@@ -33,10 +33,11 @@ struct _GstStegEmbed
   enum steg_channel channel;
   gboolean payload_changed;     /* the still payload must be reloaded */
   GstStegLatency latency;
+  GstStegYuv takes_yuv;         /* the model survives 4:2:0: YUV caps are negotiated */
 
   /* streaming thread of the cover (sink) pad only */
   struct steg_context *ctx;
-  GByteArray *scratch;
+  GstStegScratch scratch;
   struct steg_image still;      /* the payload file as loaded, any size */
   struct steg_image fitted;     /* what is hidden: GRAY8 at the cover's size */
   guint64 fitted_serial;        /* the source it was made from (0: none) */

@@ -45,7 +45,7 @@ enum
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_STEG_RGB_FORMATS)));
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_STEG_FORMATS)));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
@@ -116,6 +116,9 @@ gst_steg_reveal_transform_caps (GstBaseTransform * trans,
         gst_caps_features_copy (gst_caps_get_features (caps, i)));
   }
   g_value_unset (&formats);
+  if (direction == GST_PAD_SRC)         /* YUV hybrids only for a model made for them */
+    result = gst_steg_restrict_formats (GST_ELEMENT (trans), result,
+        &GST_STEG_REVEAL (trans)->takes_yuv);
 
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, result,
@@ -134,9 +137,10 @@ gst_steg_reveal_start (GstBaseTransform * trans)
   GstStegReveal *self = GST_STEG_REVEAL (trans);
 
   self->ctx = gst_steg_open_context (GST_ELEMENT (self), &self->settings);
-  self->scratch = g_byte_array_new ();
+  gst_steg_scratch_init (&self->scratch);
   GST_OBJECT_LOCK (self);
   self->latency.reported = self->latency.worst = 0;
+  self->takes_yuv = gst_steg_model_takes_yuv (self->ctx);
   GST_OBJECT_UNLOCK (self);
   return self->ctx != NULL;
 }
@@ -147,7 +151,10 @@ gst_steg_reveal_stop (GstBaseTransform * trans)
   GstStegReveal *self = GST_STEG_REVEAL (trans);
 
   g_clear_pointer (&self->ctx, steg_free);
-  g_clear_pointer (&self->scratch, g_byte_array_unref);
+  gst_steg_scratch_clear (&self->scratch);
+  GST_OBJECT_LOCK (self);
+  self->takes_yuv = GST_STEG_YUV_UNKNOWN;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -174,7 +181,7 @@ gst_steg_reveal_transform_frame (GstVideoFilter * filter,
   struct steg_image payload;
   GstClockTime begin = gst_util_get_timestamp ();
 
-  gst_steg_frame_view (in_frame, self->scratch, &hybrid);
+  gst_steg_frame_view (in_frame, &self->scratch, &hybrid);
   payload.width = GST_VIDEO_FRAME_WIDTH (out_frame);
   payload.height = GST_VIDEO_FRAME_HEIGHT (out_frame);
   payload.format = STEG_FORMAT_GRAY8;

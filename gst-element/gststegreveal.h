@@ -21,8 +21,9 @@ struct _GstStegReveal
 
   /* streaming thread only */
   struct steg_context *ctx;
-  GByteArray *scratch;
+  GstStegScratch scratch;
   GstStegLatency latency;       /* object lock */
+  GstStegYuv takes_yuv;         /* object lock; the model survives 4:2:0 */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (stegreveal);

@@ -219,8 +219,114 @@ rgb_offsets (const GstVideoFormatInfo * finfo, gint off[3])
   return TRUE;
 }
 
+GstStegYuv
+gst_steg_model_takes_yuv (struct steg_context *ctx)
+{
+  const gchar *transport = ctx ? steg_model_meta (ctx, "transport") : NULL;
+
+  return transport && (strstr (transport, "yuv420") || strstr (transport, "h264"))
+      ? GST_STEG_YUV_TAKEN : GST_STEG_YUV_REFUSED;
+}
+
+GstCaps *
+gst_steg_restrict_formats (GstElement * element, GstCaps * caps,
+    const GstStegYuv * yuv)
+{
+  GstCaps *allowed, *result;
+  gboolean refused;
+
+  GST_OBJECT_LOCK (element);
+  refused = *yuv == GST_STEG_YUV_REFUSED;
+  GST_OBJECT_UNLOCK (element);
+  if (!refused)
+    return caps;
+  allowed = gst_caps_from_string (GST_VIDEO_CAPS_MAKE (GST_STEG_RGB_FORMATS));
+  result = gst_caps_intersect_full (caps, allowed, GST_CAPS_INTERSECT_FIRST);
+  if (gst_caps_is_empty (result) && !gst_caps_is_empty (caps))
+    GST_INFO_OBJECT (element, "refusing %" GST_PTR_FORMAT ": the model takes RGB "
+        "only (it is not trained to survive YUV 4:2:0); use model=robust or "
+        "convert to RGB first", caps);
+  gst_caps_unref (allowed);
+  gst_caps_unref (caps);
+  return result;
+}
+
 void
-gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
+gst_steg_scratch_init (GstStegScratch * s)
+{
+  s->bytes = g_byte_array_new ();
+  gst_video_info_init (&s->info);
+  s->to_rgb = s->from_rgb = NULL;
+}
+
+void
+gst_steg_scratch_clear (GstStegScratch * s)
+{
+  g_clear_pointer (&s->bytes, g_byte_array_unref);
+  g_clear_pointer (&s->to_rgb, gst_video_converter_free);
+  g_clear_pointer (&s->from_rgb, gst_video_converter_free);
+}
+
+/* RGB frames like those of `info`: its size, rate, aspect and interlacing (what a
+ * converter must keep), in RGB. */
+static void
+rgb_info_like (const GstVideoInfo * info, GstVideoInfo * rgb)
+{
+  gst_video_info_set_interlaced_format (rgb, GST_VIDEO_FORMAT_RGB,
+      GST_VIDEO_INFO_INTERLACE_MODE (info), GST_VIDEO_INFO_WIDTH (info),
+      GST_VIDEO_INFO_HEIGHT (info));
+  rgb->fps_n = info->fps_n;
+  rgb->fps_d = info->fps_d;
+  rgb->par_n = info->par_n;
+  rgb->par_d = info->par_d;
+}
+
+/* The scratch buffer as an RGB video frame like those of `info`, mapped with `flags`. */
+static void
+map_scratch (GstStegScratch * s, const GstVideoInfo * info,
+    GstMapFlags flags, GstVideoFrame * rgb)
+{
+  GstVideoInfo rgb_info;
+  GstBuffer *buf;
+
+  rgb_info_like (info, &rgb_info);
+  g_byte_array_set_size (s->bytes, (guint) GST_VIDEO_INFO_SIZE (&rgb_info));
+  buf = gst_buffer_new_wrapped_full (0, s->bytes->data, s->bytes->len, 0,
+      s->bytes->len, NULL, NULL);
+  gst_video_frame_map (rgb, &rgb_info, buf, flags);
+  gst_buffer_unref (buf);       /* the mapped frame holds it */
+}
+
+/* A YUV frame converted into the scratch buffer as RGB8 (rows packed: stride 0 would
+ * be wrong where GStreamer pads RGB rows to 4 bytes, so the stride is kept). */
+static void
+view_yuv (GstVideoFrame * frame, GstStegScratch * s, GstStegFrameView * view)
+{
+  GstVideoFrame rgb;
+
+  if (s->to_rgb == NULL || !gst_video_info_is_equal (&s->info, &frame->info)) {
+    GstVideoInfo rgb_info;
+
+    gst_steg_scratch_clear (s);
+    s->bytes = g_byte_array_new ();
+    s->info = frame->info;
+    rgb_info_like (&frame->info, &rgb_info);
+    s->to_rgb = gst_video_converter_new (&s->info, &rgb_info, NULL);
+    s->from_rgb = gst_video_converter_new (&rgb_info, &s->info, NULL);
+  }
+  map_scratch (s, &frame->info, GST_MAP_WRITE, &rgb);
+  gst_video_converter_frame (s->to_rgb, frame, &rgb);
+  view->image.width = GST_VIDEO_FRAME_WIDTH (frame);
+  view->image.height = GST_VIDEO_FRAME_HEIGHT (frame);
+  view->image.format = STEG_FORMAT_RGB8;
+  view->image.stride = GST_VIDEO_FRAME_PLANE_STRIDE (&rgb, 0);
+  view->image.data = s->bytes->data;
+  view->packed = TRUE;
+  gst_video_frame_unmap (&rgb);
+}
+
+void
+gst_steg_frame_view (GstVideoFrame * frame, GstStegScratch * scratch,
     GstStegFrameView * view)
 {
   const GstVideoFormatInfo *finfo = frame->info.finfo;
@@ -231,10 +337,12 @@ gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
   guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
   gint off[3] = { 0, 1, 2 };
   gint x, y;
-  gboolean is_rgb = rgb_offsets (finfo, off);
 
-  g_assert (is_rgb);            /* the pad templates admit nothing else */
-  (void) is_rgb;
+  view->scratch = scratch;
+  if (!rgb_offsets (finfo, off)) {      /* YUV: the caps admit it for such a model */
+    view_yuv (frame, scratch, view);
+    return;
+  }
 
   view->image.width = width;
   view->image.height = height;
@@ -249,10 +357,10 @@ gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
     return;
   }
 
-  g_byte_array_set_size (scratch, (guint) width * height * 3);
+  g_byte_array_set_size (scratch->bytes, (guint) width * height * 3);
   for (y = 0; y < height; y++) {
     const guint8 *src = data + (gsize) y * stride;
-    guint8 *dst = scratch->data + (gsize) y * width * 3;
+    guint8 *dst = scratch->bytes->data + (gsize) y * width * 3;
     for (x = 0; x < width; x++, src += pstride, dst += 3) {
       dst[0] = src[off[0]];
       dst[1] = src[off[1]];
@@ -261,7 +369,7 @@ gst_steg_frame_view (GstVideoFrame * frame, GByteArray * scratch,
   }
   view->image.format = STEG_FORMAT_RGB8;
   view->image.stride = 0;
-  view->image.data = scratch->data;
+  view->image.data = scratch->bytes->data;
   view->packed = TRUE;
 }
 
@@ -278,7 +386,14 @@ gst_steg_frame_unpack (const GstStegFrameView * view, GstVideoFrame * frame)
 
   if (!view->packed)
     return;
-  rgb_offsets (frame->info.finfo, off);
+  if (!rgb_offsets (frame->info.finfo, off)) {
+    GstVideoFrame rgb;
+
+    map_scratch (view->scratch, &frame->info, GST_MAP_READ, &rgb);
+    gst_video_converter_frame (view->scratch->from_rgb, &rgb, frame);
+    gst_video_frame_unmap (&rgb);
+    return;
+  }
   for (y = 0; y < height; y++) {
     const guint8 *src = view->image.data + (gsize) y * width * 3;
     guint8 *dst = data + (gsize) y * stride;

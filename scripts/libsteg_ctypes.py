@@ -73,6 +73,27 @@ class Libsteg:
             for img in (cover, secret, payload, hybrid):
                 self.lib.steg_image_free(ctypes.byref(img))
 
+    def hide_array(self, cover_rgb, payload_rgb):
+        """The hybrid (uint8 HxWx3) of an HxWx3 cover array, the payload (an HxWx3 or HxW
+        uint8 array) fitted to it as `steg hide` does; and that fitted payload (HxW)."""
+        h, w, _ = cover_rgb.shape
+        cover = np.ascontiguousarray(cover_rgb, dtype=np.uint8)
+        secret = np.ascontiguousarray(payload_rgb, dtype=np.uint8)
+        sc = 1 if secret.ndim == 2 else 3
+        ci = Image_(w, h, 3, w * 3, cover.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)))
+        si = Image_(secret.shape[1], secret.shape[0], sc, secret.shape[1] * sc,
+                    secret.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)))
+        payload, hybrid = Image_(), Image_()
+        try:
+            self.check(self.lib.steg_payload_prepare(ctypes.byref(si), w, h, 0, 0, ctypes.byref(payload)), "payload")
+            self.check(self.lib.steg_image_alloc(ctypes.byref(hybrid), w, h, 3), "hybrid")
+            self.check(self.lib.steg_hide(self.ctx, ctypes.byref(ci), ctypes.byref(payload), ctypes.byref(hybrid)),
+                       "hide")
+            return self.array(hybrid), self.array(payload)[..., 0]
+        finally:
+            for img in (payload, hybrid):
+                self.lib.steg_image_free(ctypes.byref(img))
+
     def prepared(self, payload_path, width, height):
         """The payload as hide fits it to a width x height cover (luma, scaled), HxW uint8."""
         secret, payload = Image_(), Image_()

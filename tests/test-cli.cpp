@@ -349,6 +349,32 @@ TEST_F(Cli, DefaultModelComesFromTheEnvironment) {
               0);
 }
 
+TEST_F(Cli, ShippedModelsAreChosenByName) {
+    // A name (no '/', no '.') is NAME.safetensors where the shipped models live, here
+    // beside $STEG_MODEL as in the build tree.
+    steg_test::write_random_model(dir.file("robust.safetensors"), 6);
+    const std::string env = "STEG_MODEL=" + model;
+    Result            r   = run("info robust", env);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("model:  " + dir.file("robust.safetensors")), std::string::npos) << r.out;
+    r = run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("h.png") + " --model robust",
+            env);
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("hide " + dir.file("cover.png") + " " + dir.file("gray.png") + " -o " + dir.file("n.png") + " --model nosuch",
+            env);
+    EXPECT_EQ(r.code, 4);
+    EXPECT_NE(r.err.find("no model named 'nosuch'"), std::string::npos) << r.err;
+    EXPECT_FALSE(steg_test::file_exists(dir.file("n.png")));
+    // The C API resolves the same way, and leaves paths alone.
+    setenv("STEG_MODEL", model.c_str(), 1);
+    ASSERT_NE(steg_model_path("robust"), nullptr);
+    EXPECT_EQ(std::string(steg_model_path("robust")), dir.file("robust.safetensors"));
+    EXPECT_EQ(std::string(steg_model_path("some/where.safetensors")), "some/where.safetensors");
+    EXPECT_EQ(std::string(steg_model_path(nullptr)), model);
+    EXPECT_EQ(steg_model_path("nosuch"), nullptr);
+    unsetenv("STEG_MODEL");
+}
+
 TEST_F(Cli, CompareIdenticalImages) {
     Result r = run("compare " + dir.file("cover.png") + " " + dir.file("cover.png"));
     ASSERT_EQ(r.code, 0);

@@ -321,6 +321,61 @@ TEST_F(Gst, RefusesYuvInput) {
     gst_harness_teardown(h);
 }
 
+// A copy of the shipped model whose metadata says it was trained through 4:2:0
+// (`transport`), as steg-trainer --transport writes it: the elements then take YUV.
+std::string model_marked_for_yuv(const TempDir & d) {
+    const std::string bytes = read_file(shipped_model());
+    uint64_t          n     = 0;
+    std::memcpy(&n, bytes.data(), 8);
+    std::string       header = bytes.substr(8, n);
+    const std::string key    = "\"__metadata__\":{";
+    const size_t      at     = header.find(key);
+    EXPECT_NE(at, std::string::npos);
+    header.insert(at + key.size(), "\"transport\":\"yuv420:bt601,jpeg:60-95\",");
+    while (header.size() % 8) {
+        header += ' ';  // safetensors pads its header with spaces
+    }
+    const uint64_t m = header.size();
+    std::string    out(8, '\0');
+    std::memcpy(out.data(), &m, 8);
+    write_file(d.file("yuv.safetensors"), out + header + bytes.substr(8 + n));
+    return d.file("yuv.safetensors");
+}
+
+TEST_F(Gst, AModelTrainedThrough420TakesYuvFramesBothWays) {
+    TempDir           d;
+    const std::string model = model_marked_for_yuv(d);
+    ASSERT_EQ(steg_image_save(d.file("cover.png").c_str(), &astronaut.img, 0), STEG_OK);
+    for (const char * format : { "I420", "NV12", "YUY2" }) {
+        // Hide in the YUV frames themselves (no RGB caps anywhere near stegembed) ...
+        ASSERT_EQ(run_pipeline("filesrc location=" + d.file("cover.png") + " ! pngdec ! videoconvert ! video/x-raw,format=" +
+                               format + " ! stegembed model=" + model + " payload=" + kPhotos + "camera.png" +
+                               " ! video/x-raw,format=" + format + " ! videoconvert ! pngenc ! filesink location=" +
+                               d.file("hybrid.png")),
+                  "")
+            << format;
+        // ... the frame comes back whole: the cover through 4:2:0 and the model's change
+        // (a stride or plane mix-up would leave noise).
+        Image hybrid = load(d.file("hybrid.png"));
+        ASSERT_EQ(hybrid.img.width, astronaut.img.width);
+        EXPECT_GT(steg_psnr(&astronaut.img, &hybrid.img), 30.0) << format;
+        // ... and stegreveal reads YUV hybrids too.
+        ASSERT_EQ(run_pipeline("filesrc location=" + d.file("hybrid.png") + " ! pngdec ! videoconvert ! video/x-raw,format=" +
+                               format + " ! stegreveal model=" + model + " ! pngenc ! filesink location=" +
+                               d.file("revealed.png")),
+                  "")
+            << format;
+        Image revealed = load(d.file("revealed.png"));
+        EXPECT_EQ(revealed.img.width, astronaut.img.width) << format;
+        EXPECT_EQ(revealed.img.format, STEG_FORMAT_GRAY8) << format;
+    }
+    // The shipped default is not made for 4:2:0: the same YUV stream does not negotiate.
+    EXPECT_NE(run_pipeline("filesrc location=" + d.file("cover.png") +
+                           " ! pngdec ! videoconvert ! video/x-raw,format=I420 ! stegembed payload=" + kPhotos +
+                           "camera.png ! fakesink"),
+              "");
+}
+
 // ---- a still payload through embed and reveal, on a full photo ---------------------
 
 TEST_F(Gst, StillPayloadRevealsAsWellAsLibsteg) {

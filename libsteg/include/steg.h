@@ -334,6 +334,14 @@ STEG_API int32_t steg_param_choice(enum steg_param param, const char * name);
  * tree's and the build tree's default model. Returns NULL if none exists. */
 STEG_API const char * steg_default_model_path(void);
 
+/* The model file a name stands for: `name_or_path` itself when it is a path (it has a
+ * '/' or a '.', or a file of that name exists), else NAME.safetensors in the folders
+ * where shipped models live (beside $STEG_MODEL, the install tree's share/steg/models,
+ * the build tree's models/), e.g. "robust" or "default"; NULL or "" gives the default
+ * model. Returns NULL if no such model is installed. steg_init_from_file takes names
+ * too. The string is valid until the next call from the same thread. */
+STEG_API const char * steg_model_path(const char * name_or_path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <new>
@@ -122,6 +124,34 @@ bool is_file(const std::string & path) {
     return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Where shipped models live, in the order they are searched: beside $STEG_MODEL, beside
+// an installed library (<prefix>/lib/libsteg.so -> <prefix>/share/steg/models), the
+// configured install folder, then the source tree's models/.
+std::vector<std::string> model_folders() {
+    std::vector<std::string> dirs;
+    if (const char * env = std::getenv("STEG_MODEL"); env && *env) {
+        const std::string m = env;
+        dirs.push_back(m.find('/') == std::string::npos ? "." : m.substr(0, m.find_last_of('/')));
+    }
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&steg_default_model_path), &info) && info.dli_fname) {
+        std::string lib = info.dli_fname;
+        lib             = lib.substr(0, lib.find_last_of('/') + 1);
+        dirs.push_back(lib + "../share/steg/models");
+        dirs.push_back(lib + "../../share/steg/models");  // lib/<multiarch>/
+    }
+    dirs.push_back(STEG_INSTALL_MODEL_DIR);
+    dirs.push_back(STEG_SOURCE_MODEL_DIR);
+    return dirs;
+}
+
+// A shipped model's name ("robust"), not a path: letters, digits, '-' and '_' only.
+bool is_model_name(const std::string & s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+}
+
 }  // namespace
 
 void set_last_error(const std::string & message) {
@@ -163,6 +193,13 @@ steg_context * steg_init_from_file(const char * model_path, steg_context_params 
         if (!model_path || !*model_path) {
             throw Error(STEG_ERR_MODEL, "no model file given and no default model found (set STEG_MODEL)");
         }
+        const char * resolved = steg_model_path(model_path);
+        if (!resolved) {
+            throw Error(STEG_ERR_MODEL, std::string("no model named '") + model_path + "' is installed (" +
+                                            "a model is a .safetensors file or the name of a shipped one, such as " +
+                                            "'default' or 'robust'; they live in share/steg/models)");
+        }
+        const std::string path = resolved;
         check_range(enum_value(params.device), STEG_DEVICE_AUTO, STEG_DEVICE_CUDA, "device");
         check_range(enum_value(params.precision), STEG_PRECISION_AUTO, STEG_PRECISION_FP16, "precision");
         for (auto [param, value] : { std::pair{ STEG_PARAM_TILE, params.tile_size },
@@ -178,7 +215,7 @@ steg_context * steg_init_from_file(const char * model_path, steg_context_params 
             }
         }
         auto c       = std::make_unique<steg_context>();
-        c->engine    = std::make_unique<Engine>(model_path,
+        c->engine    = std::make_unique<Engine>(path,
                                                  EngineOptions{ params.device, params.n_threads, params.tile_size, params.precision });
         c->progress  = params.progress;
         c->user_data = params.progress_user_data;
@@ -458,24 +495,31 @@ double steg_payload_percent(int32_t payload_channels, int32_t cover_channels) {
 
 const char * steg_default_model_path(void) {
     static thread_local std::string found;
-    std::vector<std::string>        candidates;
     if (const char * env = std::getenv("STEG_MODEL"); env && *env) {
         found = env;  // an explicit choice wins, even if it is broken: the loader says why
         return found.c_str();
     }
-    // Beside an installed library: <prefix>/lib/libsteg.so -> <prefix>/share/steg/models.
-    Dl_info info;
-    if (dladdr(reinterpret_cast<void *>(&steg_default_model_path), &info) && info.dli_fname) {
-        std::string lib = info.dli_fname;
-        lib             = lib.substr(0, lib.find_last_of('/') + 1);
-        candidates.push_back(lib + "../share/steg/models/" STEG_DEFAULT_MODEL_NAME);
-        candidates.push_back(lib + "../../share/steg/models/" STEG_DEFAULT_MODEL_NAME);  // lib/<multiarch>/
+    for (const auto & dir : model_folders()) {
+        if (is_file(dir + "/" STEG_DEFAULT_MODEL_NAME)) {
+            found = dir + "/" STEG_DEFAULT_MODEL_NAME;
+            return found.c_str();
+        }
     }
-    candidates.push_back(STEG_INSTALL_MODEL_DIR "/" STEG_DEFAULT_MODEL_NAME);
-    candidates.push_back(STEG_SOURCE_MODEL_DIR "/" STEG_DEFAULT_MODEL_NAME);
-    for (const auto & c : candidates) {
-        if (is_file(c)) {
-            found = c;
+    return nullptr;
+}
+
+const char * steg_model_path(const char * name_or_path) {
+    static thread_local std::string found;
+    if (!name_or_path || !*name_or_path) {
+        return steg_default_model_path();
+    }
+    found = name_or_path;
+    if (!is_model_name(found) || is_file(found)) {
+        return found.c_str();  // a path, existing or not: the loader says what is wrong
+    }
+    for (const auto & dir : model_folders()) {
+        if (is_file(dir + "/" + found + ".safetensors")) {
+            found = dir + "/" + found + ".safetensors";
             return found.c_str();
         }
     }

@@ -30,7 +30,7 @@ const char * const kChannelsHelp[] = { "the BT.601 luma of a colour payload", "i
 
 const steg_param_spec kSpecs[STEG_PARAM_COUNT] = {
     { STEG_PARAM_KIND_STRING, "model", "Model",
-      "model file (.safetensors); default: the shipped default model, or $STEG_MODEL", nullptr, 0, 0, 0, nullptr },
+      "model file (.safetensors) or the name of a shipped model (robust: survives JPEG and video codecs); default: the shipped default model, or $STEG_MODEL", nullptr, 0, 0, 0, nullptr },
     { STEG_PARAM_KIND_ENUM, "device", "Device",
       "where the networks run: auto (CUDA if present, else CPU), cpu or cuda", kDevices, STEG_DEVICE_AUTO, 0, 0, kDevicesHelp },
     { STEG_PARAM_KIND_INT, "threads", "CPU threads", "CPU threads for the networks; 0 uses all cores", nullptr, 0, 0,
