@@ -6,6 +6,7 @@
 #   make fuzz    build the libFuzzer targets with clang and run each (FUZZ_SECONDS each)
 #   make sanitize  build with ASan + UBSan in build-asan/ and run the test suite there
 #   make install PREFIX=/usr/local
+#   make deb     Debian packages of this tree (debian/), in out/deb/
 BUILD  ?= build
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc)
@@ -13,7 +14,7 @@ CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench fuzz sanitize install clean
+.PHONY: all deps build demo test bench fuzz sanitize install deb clean
 
 all: build
 
@@ -43,6 +44,12 @@ sanitize: deps
 
 install: build
 	cmake --install $(BUILD)
+
+deb: deps
+	@scripts/install-deps.sh --deb
+	dpkg-buildpackage -b -us -uc
+	mkdir -p out/deb
+	mv ../steg_$$(dpkg-parsechangelog -S Version)_*.* ../*steg*_$$(dpkg-parsechangelog -S Version)_*.deb out/deb/
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz out
