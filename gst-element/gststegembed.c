@@ -17,10 +17,13 @@
  * for the payload stream as a compositor waits for its inputs, so give each branch a
  * `queue` when both come from one source.
  *
- * The hybrid must stay lossless and in RGB all the way to a file: encode it with FFV1
- * (in Matroska) or as PNG frames. A YUV 4:2:0 conversion or a lossy codec destroys
- * most of the payload, so put `videoconvert` only before stegembed and after
- * stegreveal, and pin RGB caps in between.
+ * With the default model the hybrid must stay lossless and in RGB all the way to a
+ * file: encode it with FFV1 (in Matroska) or as PNG frames. A YUV 4:2:0 conversion or a
+ * lossy codec destroys most of the payload, so put `videoconvert` only before
+ * stegembed and after stegreveal, and pin RGB caps in between. A model trained through
+ * 4:2:0 and lossy codecs (steg-trainer --transport; its `transport` metadata says so)
+ * also takes I420, YV12, NV12 and YUY2 frames, converted with GStreamer's own video
+ * converter, so it can sit between a decoder and an encoder.
  *
  * ## Example launch lines
  * |[
@@ -783,8 +786,10 @@ gst_steg_embed_class_init (GstStegEmbedClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Steganography embedder", "Filter/Effect/Video",
       "Hides a gray image (8 bits per pixel) in every RGB video frame with a "
-      "CNN encoder. The frames must stay RGB and lossless to keep it (FFV1 in "
-      "RGB, PNG; YUV, JPEG and lossy codecs lose it), for example: "
+      "CNN encoder. With the default model the frames must stay RGB and "
+      "lossless to keep it (FFV1 in RGB, PNG; YUV, JPEG and lossy codecs lose "
+      "it); a model trained through them also takes I420, NV12 and YUY2. For "
+      "example: "
       "videoconvert ! video/x-raw,format=RGB ! stegembed payload=secret.png ! "
       "videoconvert ! video/x-raw,format=BGRx ! avenc_ffv1 ! matroskamux ! "
       "filesink location=hybrid.mkv", "steg developers");

@@ -234,8 +234,10 @@ gst_steg_reveal_class_init (GstStegRevealClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Steganography payload reveal", "Filter/Effect/Video",
-      "Recovers the image hidden by stegembed in each frame (GRAY8 out). The "
-      "frames must have stayed RGB and lossless since stegembed, for example: "
+      "Recovers the image hidden by stegembed in each frame (GRAY8 out). With "
+      "the default model the frames must have stayed RGB and lossless since "
+      "stegembed; a model trained through YUV and lossy codecs also takes "
+      "I420, NV12 and YUY2. For example: "
       "filesrc location=hybrid.mkv ! matroskademux ! avdec_ffv1 ! videoconvert ! "
       "video/x-raw,format=RGB ! stegreveal ! pngenc ! "
       "multifilesink location=revealed-%04d.png", "steg developers");
