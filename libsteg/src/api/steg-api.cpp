@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <new>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -135,10 +136,9 @@ std::vector<std::string> model_folders() {
     }
     Dl_info info;
     if (dladdr(reinterpret_cast<void *>(&steg_default_model_path), &info) && info.dli_fname) {
-        std::string lib = info.dli_fname;
-        lib             = lib.substr(0, lib.find_last_of('/') + 1);
-        dirs.push_back(lib + "../share/steg/models");
-        dirs.push_back(lib + "../../share/steg/models");  // lib/<multiarch>/
+        const std::filesystem::path lib = std::filesystem::path(info.dli_fname).parent_path();
+        dirs.push_back((lib / "../share/steg/models").lexically_normal().string());
+        dirs.push_back((lib / "../../share/steg/models").lexically_normal().string());  // lib/<multiarch>/
     }
     dirs.push_back(STEG_INSTALL_MODEL_DIR);
     dirs.push_back(STEG_SOURCE_MODEL_DIR);
