@@ -93,7 +93,8 @@ void steg_gimp_preview_show (StegGimpPreview * preview, GimpPreview * widget,
 
 /* What the Hide dialogs say about saving the result. */
 #define STEG_GIMP_LOSSLESS_NOTE "Export the result as PNG, or as WebP with Lossless " \
-    "ticked:\nJPEG and other lossy formats destroy the payload."
+    "ticked:\nJPEG and other lossy formats destroy the payload, except\n" \
+    "with the robust model (it comes back blurred)."
 
 /* The folder URI of the filter's GIMP help domain (its en/gimp-help.xml maps the
  * procedures to docs/gimp.md as HTML): the installed one, else the build tree's; NULL
