@@ -297,8 +297,9 @@ map_scratch (GstStegScratch * s, const GstVideoInfo * info,
   gst_buffer_unref (buf);       /* the mapped frame holds it */
 }
 
-/* A YUV frame converted into the scratch buffer as RGB8 (rows packed: stride 0 would
- * be wrong where GStreamer pads RGB rows to 4 bytes, so the stride is kept). */
+/* A YUV frame converted into the scratch buffer as RGB8, with the converters made
+ * for its video info (remade when it changes). GStreamer pads RGB rows to 4 bytes: the
+ * view keeps the scratch frame's stride. */
 static void
 view_yuv (GstVideoFrame * frame, GstStegScratch * s, GstStegFrameView * view)
 {
