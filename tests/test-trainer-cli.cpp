@@ -22,6 +22,15 @@ int run(const std::string & cmd, const TempDir & d, std::string * out = nullptr,
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+// Every weight of a model file, in the trainer's order.
+std::vector<float> model_weights(const std::string & path) {
+    steg::TrainOptions o;
+    o.device = STEG_DEVICE_CPU;
+    steg::Trainer t(o);
+    t.import_model(path);
+    return t.parameters_flat();
+}
+
 }  // namespace
 
 TEST(TrainerCli, TrainsExportsAndEvaluates) {
@@ -113,13 +122,7 @@ TEST(TrainerCli, SpeedAndScheduleFlagsReachTheRun) {
     ASSERT_EQ(run(train + " -o " + d.file("plain.safetensors"), d, &out, &err), 0) << err;
     ASSERT_EQ(run(train + " --amp -o " + d.file("amp.safetensors"), d, &out, &err), 0) << err;
     ASSERT_EQ(run(train + " --warmup 1.5 -o " + d.file("warm.safetensors"), d, &out, &err), 0) << err;
-    auto weights = [&](const std::string & name) {
-        steg::TrainOptions o;
-        o.device = STEG_DEVICE_CPU;
-        steg::Trainer t(o);
-        t.import_model(d.file(name));
-        return t.parameters_flat();
-    };
+    auto weights = [&](const std::string & name) { return model_weights(d.file(name)); };
     const auto plain = weights("plain.safetensors");
     EXPECT_NE(weights("amp.safetensors"), plain) << "--amp changed nothing";
     EXPECT_NE(weights("warm.safetensors"), plain) << "--warmup changed nothing";
@@ -287,13 +290,7 @@ TEST(TrainerCli, TransportTrainsThroughTheChannelsAndIsRecorded) {
     EXPECT_NE(out.find("transport: jpeg:70-90,yuv420:bt601"), std::string::npos) << out;
     // The channel changes the training: the same run without it ends elsewhere.
     ASSERT_EQ(run(train + " -o " + d.file("p.safetensors"), d, &out, &err), 0) << err;
-    auto weights = [&](const std::string & name) {
-        steg::TrainOptions o;
-        o.device = STEG_DEVICE_CPU;
-        steg::Trainer t(o);
-        t.import_model(d.file(name));
-        return t.parameters_flat();
-    };
+    auto weights = [&](const std::string & name) { return model_weights(d.file(name)); };
     EXPECT_NE(weights("r.safetensors"), weights("p.safetensors"));
     ASSERT_EQ(run(STEG_CLI " info " + d.file("p.safetensors"), d, &out, &err), 0) << err;
     EXPECT_EQ(out.find("transport:"), std::string::npos) << out;
