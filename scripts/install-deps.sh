@@ -29,7 +29,7 @@ case $codename in
     *) packages+=(libgimp-3.0-dev) ;;
 esac
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
-[ "${1:-}" = "--deb" ] && packages+=(debhelper dpkg-dev help2man lintian fakeroot)
+[ "${1:-}" = "--deb" ] && packages+=(build-essential debhelper dpkg-dev help2man lintian fakeroot)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-dev)
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
