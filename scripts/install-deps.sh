@@ -20,6 +20,8 @@ packages=(
     # a virtual display
     gimp xvfb xdotool
     cmark-gfm   # the GIMP filter's help pages, made from docs/gimp.md
+    # the Python module (pybind11) and its tests; pip and venv for `pip install .`
+    python3-dev pybind11-dev python3-numpy python3-pytest python3-pip python3-venv python3-setuptools pkg-config
 )
 # The GIMP filter builds against GIMP 3 where the distribution has it (Debian 13,
 # Ubuntu 25.04+), else against GIMP 2.10 (Debian 12, Ubuntu 24.04).
@@ -29,7 +31,7 @@ case $codename in
     *) packages+=(libgimp-3.0-dev) ;;
 esac
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
-[ "${1:-}" = "--deb" ] && packages+=(build-essential debhelper dpkg-dev help2man lintian fakeroot)
+[ "${1:-}" = "--deb" ] && packages+=(build-essential debhelper dh-python dpkg-dev help2man lintian fakeroot)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-dev)
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
