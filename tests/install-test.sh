@@ -6,7 +6,8 @@ set -euo pipefail
 build=$1 src=$2
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
-cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake --install "$build" --prefix "$prefix" >"$prefix.log"
+notes=$(cat "$prefix.log"; rm -f "$prefix.log")
 
 libdir=$(dirname "$(find "$prefix" -name 'libsteg.so' | head -n1)")
 for f in "$libdir/libsteg.so" "$prefix/include/steg.h" "$libdir/pkgconfig/steg.pc" \
@@ -44,7 +45,10 @@ LD_LIBRARY_PATH=$libdir "$prefix/cm/build/consumer" | grep -q "libsteg 0.1.0"
 if [ -f "$build/gst-element/plugins/libgststeg.so" ]; then
     plugin=$libdir/gstreamer-1.0/libgststeg.so
     [ -f "$plugin" ] || { echo "missing after install: ${plugin#$prefix/}"; exit 1; }
-    export GST_REGISTRY=$prefix/registry.bin GST_PLUGIN_PATH=$libdir/gstreamer-1.0
+    # what `make install` says to set, and only that
+    gst_path=$(sed -n 's/^ *GStreamer: export GST_PLUGIN_PATH=\([^ ]*\).*/\1/p' <<<"$notes")
+    [ "$gst_path" = "$libdir/gstreamer-1.0" ] || { echo "install names GST_PLUGIN_PATH '$gst_path', not the plugin's folder"; exit 1; }
+    export GST_REGISTRY=$prefix/registry.bin GST_PLUGIN_PATH=$gst_path
     gst-inspect-1.0 stegembed >/dev/null || { echo "gst-inspect cannot load the installed plugin"; exit 1; }
     env -u STEG_MODEL -u LD_LIBRARY_PATH gst-launch-1.0 -q videotestsrc num-buffers=1 ! \
         video/x-raw,format=RGB,width=32,height=32 ! stegreveal ! fakesink ||
@@ -56,6 +60,8 @@ fi
 if [ -f "$build/gimp-plugin/plug-ins/steg-gimp/steg-gimp" ]; then
     gp=$(find "$prefix/lib" -path '*/gimp/*/plug-ins/steg-gimp/steg-gimp' 2>/dev/null | head -n1)
     [ -n "$gp" ] && [ -x "$gp" ] || { echo "missing after install: lib/.../gimp/*/plug-ins/steg-gimp/steg-gimp"; exit 1; }
+    gimp_dir=$(sed -n 's/^ *GIMP: add \([^ ]*\) in Edit > Preferences.*/\1/p' <<<"$notes")
+    [ "$gimp_dir/steg-gimp/steg-gimp" = "$gp" ] || { echo "install names the GIMP folder '$gimp_dir', not the filter's"; exit 1; }
     found=$(env -u LD_LIBRARY_PATH ldd "$gp" | awk '$1 == "libsteg.so.0" { print $3 }')
     [ -n "$found" ] && [ "$(realpath "$found")" = "$(realpath "$libdir/libsteg.so.0")" ] ||
         { echo "the installed GIMP filter does not find the installed libsteg (got '$found')"; exit 1; }
