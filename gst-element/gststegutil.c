@@ -6,7 +6,6 @@
 
 #include "gststegutil.h"
 
-#include <string.h>
 
 static const gchar *
 enum_type_name (enum steg_param param)
@@ -222,10 +221,8 @@ rgb_offsets (const GstVideoFormatInfo * finfo, gint off[3])
 GstStegYuv
 gst_steg_model_takes_yuv (struct steg_context *ctx)
 {
-  const gchar *transport = ctx ? steg_model_meta (ctx, "transport") : NULL;
-
-  return transport && (strstr (transport, "yuv420") || strstr (transport, "h264"))
-      ? GST_STEG_YUV_TAKEN : GST_STEG_YUV_REFUSED;
+  return steg_model_survives_yuv420 (ctx) ? GST_STEG_YUV_TAKEN :
+      GST_STEG_YUV_REFUSED;
 }
 
 GstCaps *

@@ -248,3 +248,30 @@ TEST(ModelFile, BrokenModelThroughTheCApi) {
     EXPECT_EQ(steg_init_from_file(nullptr, steg_context_default_params()), nullptr);
     EXPECT_NE(std::string(steg_last_error()).find("no model"), std::string::npos);
 }
+
+// The hosts take YUV frames only from a model whose transport says it survives 4:2:0.
+TEST(ModelFile, SurvivesYuv420FollowsTheRecordedTransport) {
+    TempDir d;
+    const std::pair<const char *, bool> cases[] = {
+        { "none,yuv420:bt601,jpeg:50-95", true },
+        { "h264:16-30", true },
+        { "none,jpeg:90,noise:2", false },  // JPEG's own 4:2:0 is not a video path's
+        { "yuv420:bt2020", false },         // a mix this libsteg cannot read promises nothing
+        { "", false },
+    };
+    int i = 0;
+    for (const auto & [transport, survives] : cases) {
+        const std::string path = d.file("m" + std::to_string(i++) + ".safetensors");
+        steg_test::write_random_model(path, 1, { { "transport", transport } });
+        steg_context * ctx = steg_init_from_file(path.c_str(), steg_context_default_params());
+        ASSERT_NE(ctx, nullptr) << steg_last_error();
+        EXPECT_EQ(steg_model_survives_yuv420(ctx), survives) << transport;
+        steg_free(ctx);
+    }
+    steg_test::write_random_model(d.file("plain.safetensors"));
+    steg_context * ctx = steg_init_from_file(d.file("plain.safetensors").c_str(), steg_context_default_params());
+    ASSERT_NE(ctx, nullptr);
+    EXPECT_FALSE(steg_model_survives_yuv420(ctx));
+    steg_free(ctx);
+    EXPECT_FALSE(steg_model_survives_yuv420(nullptr));
+}

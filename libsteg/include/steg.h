@@ -183,6 +183,12 @@ STEG_API const char * steg_context_precision(const struct steg_context * ctx);
 STEG_API const char * steg_model_meta(const struct steg_context * ctx, const char * key);
 STEG_API const char * steg_model_meta_key(const struct steg_context * ctx, int32_t i);
 
+/* True when the loaded model was trained to survive YUV 4:2:0 chroma subsampling: its
+ * "transport" metadata (steg-trainer --transport) names a yuv420 or h264 channel. Hosts
+ * then accept YUV frames (the GStreamer elements' I420, NV12, YUY2); with other models
+ * they keep RGB, where the payload lives. False for NULL or an unreadable transport. */
+STEG_API bool steg_model_survives_yuv420(const struct steg_context * ctx);
+
 /* Hides `payload` (GRAY8, same size as the cover) in `cover` (RGB8 or RGBA8).
  * `hybrid` must be allocated by the caller with the cover's size and format; it may
  * be the cover itself (in place). Alpha is copied from the cover unchanged. */

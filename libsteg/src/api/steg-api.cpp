@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // steg-api.cpp - the C API of steg.h. Every entry point catches every exception and turns
 // it into a status and a message for steg_last_error(): nothing crosses the C boundary.
+#include "steg-channel.h"
 #include "steg-engine.h"
 #include "steg-error.h"
 #include "steg-image.h"
@@ -127,7 +128,7 @@ bool is_file(const std::string & path) {
 
 // Where shipped models live, in the order they are searched: beside $STEG_MODEL, beside
 // an installed library (<prefix>/lib/libsteg.so -> <prefix>/share/steg/models), the
-// configured install folder, then the source tree's models/.
+// configured install folder, then the source tree's models/ (unless built without it).
 std::vector<std::string> model_folders() {
     std::vector<std::string> dirs;
     if (const char * env = std::getenv("STEG_MODEL"); env && *env) {
@@ -141,7 +142,9 @@ std::vector<std::string> model_folders() {
         dirs.push_back((lib / "../../share/steg/models").lexically_normal().string());  // lib/<multiarch>/
     }
     dirs.push_back(STEG_INSTALL_MODEL_DIR);
+#ifdef STEG_SOURCE_MODEL_DIR  // not in package builds (STEG_SOURCE_MODELS=OFF)
     dirs.push_back(STEG_SOURCE_MODEL_DIR);
+#endif
     return dirs;
 }
 
@@ -253,6 +256,18 @@ const char * steg_model_meta(const steg_context * ctx, const char * key) {
     const auto & m  = ctx->engine->metadata();
     auto         it = m.find(key);
     return it == m.end() ? nullptr : it->second.c_str();
+}
+
+bool steg_model_survives_yuv420(const steg_context * ctx) {
+    const char * transport = steg_model_meta(ctx, "transport");
+    if (!transport) {
+        return false;
+    }
+    try {
+        return steg::transport_covers_yuv420(steg::parse_transport(transport));
+    } catch (const std::exception &) {
+        return false;  // a mix this libsteg cannot read promises nothing
+    }
 }
 
 const char * steg_model_meta_key(const steg_context * ctx, int32_t i) {

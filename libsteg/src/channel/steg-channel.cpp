@@ -339,7 +339,12 @@ std::string transport_text(const std::vector<Channel> & mix) {
         if (c.kind == ChannelKind::yuv420) {
             out += c.matrix == YuvMatrix::bt709 ? ":bt709" : ":bt601";
         } else if (c.kind != ChannelKind::none) {
-            out += ":" + number_text(c.lo) + (c.hi != c.lo ? "-" + number_text(c.hi) : "");
+            out += ":";
+            out += number_text(c.lo);
+            if (c.hi != c.lo) {
+                out += "-";
+                out += number_text(c.hi);
+            }
         }
     }
     return out;
