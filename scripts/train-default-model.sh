@@ -18,7 +18,10 @@ out=$(realpath -m "${2:?usage: train-default-model.sh BUILD_DIR OUT_DIR}")
 trainer=$(realpath "$build/trainer/steg-trainer")
 mkdir -p "$out"
 cd "$(dirname "$0")/../../shared/datasets"
-common=(--covers imagenet-sample --covers bsds/train --architecture rehman2017-coset --amp
+# bf16 autocast where the CPU has it natively (steg-trainer refuses --amp elsewhere)
+amp=()
+grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo && amp=(--amp)
+common=(--covers imagenet-sample --covers bsds/train --architecture rehman2017-coset "${amp[@]}"
         --repeat 1 --lr-min 1e-5 --schedule cosine --alpha 0
         --val-fraction 0.03 --val-size 128 --val-max 32 --val-every 5 --threads 2)
 "$trainer" train "${common[@]}" --size 64 --batch 32 --coset-period 36 --epochs 80 --lr 1e-3 --warmup 5 --seed 6001 \
