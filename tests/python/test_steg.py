@@ -108,7 +108,7 @@ def test_payload_score_tells_a_hybrid_from_a_clean_photo(ctx, pair):
 
 
 def test_model_by_name_and_its_metadata():
-    robust = steg.Context("robust")
+    robust = steg.Context("robust", device="cpu")
     assert robust.model_path.endswith("robust.safetensors")
     assert robust.model_path == steg.model_path("robust")
     meta = robust.metadata
