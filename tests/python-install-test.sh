@@ -8,10 +8,11 @@ set -euo pipefail
 build=$1 src=$2 python=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
+cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
 libdir=$(dirname "$(find "$work/prefix" -name 'libsteg.so' | head -n1)")
-module=$(find "$work/prefix" -path '*/steg/__init__.py' | head -n1)
-[ -n "$module" ] || { echo "the Python package was not installed"; exit 1; }
+# the PYTHONPATH that make install prints, and only that
+pythonpath=$(sed -n 's/^ *Python: PYTHONPATH=\([^ ]*\).*/\1/p' "$work/install.log")
+[ -f "$pythonpath/steg/__init__.py" ] || { echo "install names PYTHONPATH '$pythonpath', which holds no steg package"; exit 1; }
 
 check='
 import sys, numpy as np, steg
@@ -26,7 +27,7 @@ print(steg.__file__, steg._steg.__file__, ctx.model_path)
 cd "$work"
 # make install: the package in the prefix's site-packages, its RPATH to the prefix's
 # libsteg (no LD_LIBRARY_PATH), the prefix's models
-out=$(env -u STEG_MODEL -u LD_LIBRARY_PATH PYTHONPATH="$(dirname "$(dirname "$module")")" "$python" -c "$check")
+out=$(env -u STEG_MODEL -u LD_LIBRARY_PATH PYTHONPATH="$pythonpath" "$python" -c "$check")
 echo "make install: $out"
 case $out in "$work/prefix/"*" $work/prefix/"*" $work/prefix/share/steg/models/default.safetensors") ;;
     *) echo "the installed module does not use the installed files"; exit 1 ;; esac
