@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numbers>
 #include <random>
 #include <set>
 
@@ -439,6 +440,112 @@ TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
         }
     }
     EXPECT_EQ(steg::parse_coset_period("36", "f"), 36);
+}
+
+// rehman2017-phase's fixed layer: on any cover the hybrid's luma lies on the chosen phase
+// modulo the period, reached by a change equal in R, G and B of at most half a period
+// (a whole one the other way round where half would leave 0..255); a pixel is clamped
+// only where neither way fits. The decoder's reading of it (sin and cos of the luma's
+// phase) moves by at most 2 pi / period per level of gray noise.
+TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
+    const double       period = 16;
+    std::vector<float> levels;
+    std::mt19937       rng(11);
+    for (int i = 0; i < 400; ++i) {
+        for (int k = 0; k < 3; ++k) levels.push_back(float(rng() % 256));
+    }
+    for (int v : { 0, 1, 7, 128, 248, 255 }) {
+        for (int w : { 0, 5, 255 }) {
+            levels.insert(levels.end(), { float(v), float(w), float(v) });
+            levels.insert(levels.end(), { float(v), float(v), float(v) });
+        }
+    }
+    const int64_t n     = int64_t(levels.size() / 3);
+    torch::Tensor cover = torch::from_blob(levels.data(), { n, 3 }).t().reshape({ 1, 3, n, 1 }).clone() / 255.0 - 0.5;
+    torch::Tensor c     = ((cover + 0.5) * 255).reshape({ 3, n });
+    int           clamped = 0;
+    for (double s : { 0.0, 0.1, 0.37, 0.5, 0.8, 5.0 / 6.0 }) {
+        torch::Tensor h  = steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, s), period);
+        torch::Tensor hl = ((h + 0.5) * 255).reshape({ 3, n });
+        ASSERT_GE(hl.min().item<float>(), 0.f);
+        ASSERT_LE(hl.max().item<float>(), 255.f);
+        torch::Tensor luma = steg::luma_levels(h).reshape({ n });
+        for (int64_t p = 0; p < n; ++p) {
+            const float d[3] = { hl[0][p].item<float>() - c[0][p].item<float>(), hl[1][p].item<float>() - c[1][p].item<float>(),
+                                 hl[2][p].item<float>() - c[2][p].item<float>() };
+            const bool  same = std::abs(d[0] - d[1]) < 1e-3 && std::abs(d[1] - d[2]) < 1e-3;
+            const float lo = std::min({ c[0][p].item<float>(), c[1][p].item<float>(), c[2][p].item<float>() });
+            const float hi = std::max({ c[0][p].item<float>(), c[1][p].item<float>(), c[2][p].item<float>() });
+            if (!same) {  // clamped: this pixel's colours span more than 255 - period levels
+                ASSERT_GT(hi - lo, 255 - period) << "pixel " << p;
+                ++clamped;
+                continue;
+            }
+            double off = std::fmod(luma[p].item<double>() - s * period, period);
+            off        = std::min(std::abs(off), period - std::abs(off));
+            ASSERT_LT(off, 2e-3) << "pixel " << p << " phase " << s;
+            const bool near_end = lo < period / 2 || hi > 255 - period / 2;
+            ASSERT_LE(std::abs(d[0]), (near_end ? period : period / 2) + 1e-3) << "pixel " << p;
+        }
+    }
+    EXPECT_GT(clamped, 0) << "the extremes of the cube were tried";
+    // One level of gray noise moves the reading by 2 sin(pi / period) at most.
+    torch::Tensor h     = steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, 0.3), period);
+    torch::Tensor moved = steg::luma_phase(h + 1.0 / 255, period) - steg::luma_phase(h, period);
+    torch::Tensor dist  = moved.pow(2).sum(1).sqrt();
+    EXPECT_LE(dist.max().item<double>(), 2 * std::sin(std::numbers::pi / period) + 1e-4);
+    EXPECT_GT(dist.min().item<double>(), 2 * std::sin(std::numbers::pi / period) - 1e-3);
+}
+
+// A rehman2017-phase model file: its period comes back from the file, a hide writes
+// the phase layer's hybrid of the encoder's phases rounded to 8 bits (the same bytes as
+// the model run by hand), and a period outside 2..255 is refused in words.
+TEST_F(Engine, PhaseModelReadsItsPeriodAndRefusesABadOne) {
+    Image cover(40, 30, STEG_FORMAT_RGB8), payload(40, 30, STEG_FORMAT_GRAY8), hybrid(40, 30, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(cover.img, 37);
+    steg_test::fill_synthetic(payload.img, 38);
+    steg::Model model = steg::new_model(steg::kArchitecturePhase, 7, 36, 12.5);
+    steg::save_model(dir.file("p.safetensors"), model);
+    {
+        Ctx c(dir.file("p.safetensors"), 512);
+        ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
+        EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-phase");
+        EXPECT_STREQ(steg_model_meta(c.ctx, "phase_period"), "12.5");
+        torch::NoGradGuard g;
+        auto host  = torch::from_blob(cover.img.data, { 30, 40, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
+        auto guest = torch::from_blob(payload.img.data, { 1, 1, 30, 40 }, torch::kUInt8);
+        auto h     = host.to(torch::kFloat32) / 255 - 0.5;
+        auto oe    = model.hybrid(h, model.encoder->forward(h, guest.to(torch::kFloat32) / 255 - 0.5));
+        auto expected = ((oe + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
+        int  differ   = 0;  // a sample exactly half-way between two levels may round either way
+        for (int i = 0; i < 40 * 30 * 3; ++i) {
+            const int e = expected.data_ptr<uint8_t>()[i], got = hybrid.img.data[i];
+            ASSERT_LE(std::abs(e - got), 1) << i;
+            differ += e != got;
+        }
+        EXPECT_LT(differ, 40 * 30 * 3 / 100);
+        EXPECT_FALSE(std::equal(cover.img.data, cover.img.data + 40 * 30 * 3, hybrid.img.data));
+        Image revealed(40, 30, STEG_FORMAT_GRAY8);
+        ASSERT_EQ(steg_reveal(c.ctx, &hybrid.img, &revealed.img), STEG_OK) << steg_last_error();
+        EXPECT_EQ(model.decoder->phase_period, 12.5);
+    }
+    for (const double bad : { 1.5, 256.0 }) {
+        model.phase_period = bad;
+        steg::save_model(dir.file("bad.safetensors"), model);
+        steg_context_params p = steg_context_default_params();
+        p.device              = STEG_DEVICE_CPU;
+        EXPECT_EQ(steg_init_from_file(dir.file("bad.safetensors").c_str(), p), nullptr) << bad;
+        EXPECT_NE(std::string(steg_last_error()).find("phase_period"), std::string::npos) << steg_last_error();
+    }
+    for (const char * bad : { "1", "300", "nan", "", "16x" }) {
+        try {
+            steg::parse_phase_period(bad, "f");
+            ADD_FAILURE() << bad;
+        } catch (const steg::Error & e) {
+            EXPECT_NE(std::string(e.what()).find("phase_period"), std::string::npos);
+        }
+    }
+    EXPECT_EQ(steg::parse_phase_period("16", "f"), 16.0);
 }
 
 // A residual model whose encoder outputs no change hides nothing: the hybrid is the

@@ -532,6 +532,59 @@ TEST(Train, CosetRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
               std::string::npos);
 }
 
+// rehman2017-phase: the payload term's gradient reaches the encoder through the fixed
+// phase layer and the decoder's sin / cos reading, the hybrid differs from the cover in
+// brightness only, and a trainer made for another architecture takes a phase model's
+// weights and period; a run that has trained cannot take a model of another decoder.
+TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
+    TempDir            d;
+    steg::TrainOptions o = tiny_options();
+    o.architecture       = steg::kArchitecturePhase;
+    o.phase_period       = 20;
+    o.alpha              = 0;
+    auto batch           = constant_batch(2, 8, 0.1f, 0.f);
+    for (size_t i = 0; i < batch.payloads.size(); ++i) {
+        batch.payloads[i] = float(i % 7) / 7.0f - 0.5f;
+    }
+    steg::Trainer t(o);
+    const auto    before = t.parameters_flat();
+    t.train_step(batch);
+    const auto after   = t.parameters_flat();
+    int        changed = 0;
+    for (int64_t i = 0; i < steg::kEncoderParams; ++i) {
+        changed += before[size_t(i)] != after[size_t(i)];
+    }
+    EXPECT_GT(changed, steg::kEncoderParams / 2) << "the encoder learns through the phase layer";
+    EXPECT_EQ(after.size(), size_t(steg::kEncoderParams + steg::kDecoderParams + 2 * 16 * 9));  // two more inputs
+
+    t.export_model(d.file("p.safetensors"), {});
+    steg::Model m = steg::load_model(d.file("p.safetensors"));
+    EXPECT_EQ(m.phase_period, 20.0);
+    {
+        torch::NoGradGuard g;
+        torch::Tensor      host  = torch::rand({ 1, 3, 8, 8 }) * 0.5 - 0.25;  // levels 64-191: nothing near 0 or 255
+        torch::Tensor      guest = torch::rand({ 1, 1, 8, 8 }) - 0.5;
+        torch::Tensor      h     = m.hybrid(host, m.encoder->forward(host, guest));
+        torch::Tensor      dd    = h - host;
+        EXPECT_LT((dd - dd.mean(1, true)).abs().max().item<float>(), 1e-6) << "brightness only";
+        EXPECT_LE(dd.abs().max().item<float>() * 255, 20.0f / 2 + 1e-3);
+    }
+    steg::Trainer e(tiny_options());
+    e.import_model(d.file("p.safetensors"));
+    EXPECT_EQ(e.options().architecture, steg::kArchitecturePhase);
+    EXPECT_EQ(e.options().phase_period, 20.0);
+    EXPECT_EQ(e.parameters_flat(), after);
+    EXPECT_NEAR(e.loss_of(batch).payload_term, t.loss_of(batch).payload_term, 1e-6);
+
+    steg::Trainer coset([] {
+        steg::TrainOptions c = tiny_options();
+        c.architecture       = steg::kArchitectureCoset;
+        return c;
+    }());
+    coset.train_step(batch);
+    EXPECT_NE(error_of([&] { coset.import_model(d.file("p.safetensors")); }).find("decoder differs"), std::string::npos);
+}
+
 // rehman2017-bounded: the gray change squashed into (-b, b), b = change_bound levels. A
 // gray model's weights start a bounded run as they are (the architecture stays bounded).
 TEST(Train, BoundedHybridHoldsTheGrayChangeWithinItsBound) {
@@ -577,7 +630,7 @@ TEST(Train, ChangeBoundShrinksGeometricallyThenHolds) {
     EXPECT_TRUE(steg::change_bound_settled(o, 4));
     // Rounded to 1e-4 of a level, so that the model file's text gives the same number.
     const double mid = steg::scheduled_change_bound(o, 1);
-    EXPECT_EQ(mid, std::stod(steg::change_bound_text(mid)));
+    EXPECT_EQ(mid, std::stod(steg::levels_text(mid)));
     EXPECT_NEAR(mid, 32, 1e-4);
 }
 

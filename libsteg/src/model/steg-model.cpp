@@ -59,6 +59,35 @@ int parse_coset_period(const std::string & text, const std::string & where) {
     return int(m);
 }
 
+double parse_phase_period(const std::string & text, const std::string & where) {
+    char *       end = nullptr;
+    const double p   = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(p) || p < 2 || p > 255) {
+        throw Error(STEG_ERR_MODEL, where + ": a " + kArchitecturePhase + " model needs its phase_period (8-bit " +
+                                        "levels, from 2 to 255) in the metadata; it has '" + text + "'");
+    }
+    return p;
+}
+
+torch::Tensor phase_hybrid(const torch::Tensor & host, const torch::Tensor & s, double period) {
+    torch::Tensor h    = host.to(torch::kFloat32);
+    torch::Tensor c    = (h + 0.5) * 255.0;  // the cover in levels
+    torch::Tensor y    = luma_levels(h);
+    torch::Tensor d    = torch::remainder(s.to(torch::kFloat32) * period - y + period / 2, period) - period / 2;
+    torch::Tensor top  = std::get<0>(c.max(1, /*keepdim=*/true)).detach();
+    torch::Tensor low  = std::get<0>(c.min(1, /*keepdim=*/true)).detach();
+    // The other way round the circle where this way leaves 0..255 and that one does not.
+    torch::Tensor down = (top + d > 255) & (low + d - period >= 0);
+    torch::Tensor up   = (low + d < 0) & (top + d + period <= 255);
+    d                  = d - period * down.to(torch::kFloat32) + period * up.to(torch::kFloat32);
+    torch::Tensor hard = (c + d.detach()).clamp(0, 255) / 255.0 - 0.5;
+    if (!s.requires_grad()) {
+        return hard;
+    }
+    torch::Tensor soft = h + d / 255.0;  // the luma's move, in R, G and B alike
+    return soft + (hard - soft).detach();
+}
+
 torch::Tensor coset_hybrid(const torch::Tensor & host, const torch::Tensor & s, int period) {
     const double  m = period;
     torch::Tensor c = ((host.to(torch::kFloat32) + 0.5) * 255.0).round();  // the cover in whole levels
@@ -92,7 +121,7 @@ torch::Tensor coset_hybrid(const torch::Tensor & host, const torch::Tensor & s, 
     return soft + (hard - soft).detach();
 }
 
-std::string change_bound_text(double levels) {
+std::string levels_text(double levels) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.9g", levels);
     return buf;
@@ -114,9 +143,13 @@ EncoderOutput encoder_output(const std::string & name, const std::string & where
     if (name == kArchitectureCoset) {
         return EncoderOutput::coset;
     }
+    if (name == kArchitecturePhase) {
+        return EncoderOutput::phase;
+    }
     throw Error(STEG_ERR_MODEL, where + ": unknown architecture '" + name + "' (this libsteg knows '" + kArchitecture +
                                     "', '" + kArchitectureResidual + "', '" + kArchitectureGray + "', '" +
-                                    kArchitectureBounded + "' and '" + kArchitectureCoset + "')");
+                                    kArchitectureBounded + "', '" + kArchitectureCoset + "' and '" + kArchitecturePhase +
+                                    "')");
 }
 
 const char * Model::architecture() const {
@@ -129,6 +162,8 @@ const char * Model::architecture() const {
             return kArchitectureBounded;
         case EncoderOutput::coset:
             return kArchitectureCoset;
+        case EncoderOutput::phase:
+            return kArchitecturePhase;
         case EncoderOutput::hybrid:
             break;
     }
@@ -149,6 +184,8 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
         case EncoderOutput::coset:  // the symbol in [0, (M - 1) / M]
             return coset_hybrid(host, torch::sigmoid(out.mean(1, /*keepdim=*/true)) * ((coset_period - 1.0) / coset_period),
                                 coset_period);
+        case EncoderOutput::phase:  // the phase in [0, 5/6]: a sixth of the circle parts its two ends
+            return phase_hybrid(host, torch::sigmoid(out.mean(1, /*keepdim=*/true)) * (5.0 / 6.0), phase_period);
         case EncoderOutput::hybrid:
             break;
     }
@@ -157,17 +194,22 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
 
 namespace {
 
-// An untrained model of architecture `output`; a rehman2017-coset decoder takes 4 channels.
-Model empty_model(EncoderOutput output, int coset_period) {
-    Model m{ Encoder(), Decoder(output == EncoderOutput::coset ? coset_period : 0), {}, output };
+// An untrained model of architecture `output`; a rehman2017-coset decoder takes 4
+// channels, a rehman2017-phase one 5.
+Model empty_model(EncoderOutput output, int coset_period, double phase_period) {
+    Model m{ Encoder(),
+             Decoder(output == EncoderOutput::coset ? coset_period : 0, output == EncoderOutput::phase ? phase_period : 0),
+             {},
+             output };
     m.coset_period = coset_period;
+    m.phase_period = phase_period;
     return m;
 }
 
 }  // namespace
 
-Model new_model(const std::string & architecture, c10::optional<uint64_t> seed, int coset_period) {
-    Model                         m = empty_model(encoder_output(architecture, "new model"), coset_period);
+Model new_model(const std::string & architecture, c10::optional<uint64_t> seed, int coset_period, double phase_period) {
+    Model m = empty_model(encoder_output(architecture, "new model"), coset_period, phase_period);
     c10::optional<at::Generator> gen;
     if (seed) {
         gen = at::make_generator<at::CPUGeneratorImpl>(*seed);
@@ -189,10 +231,13 @@ Model new_model(const std::string & architecture, c10::optional<uint64_t> seed, 
         { "hybrid", "8-bit (clamped and rounded before the decoder)" },
     };
     if (m.output == EncoderOutput::bounded_gray) {
-        m.metadata["change_bound"] = change_bound_text(m.change_bound);
+        m.metadata["change_bound"] = levels_text(m.change_bound);
     }
     if (m.output == EncoderOutput::coset) {
         m.metadata["coset_period"] = std::to_string(m.coset_period);
+    }
+    if (m.output == EncoderOutput::phase) {
+        m.metadata["phase_period"] = levels_text(m.phase_period);
     }
     return m;
 }
@@ -208,7 +253,8 @@ Model load_model(const std::string & path) {
                                         "' (this libsteg reads version " + kFormatVersion + ")");
     }
     const EncoderOutput output = encoder_output(meta("architecture"), path);
-    Model m = empty_model(output, output == EncoderOutput::coset ? parse_coset_period(meta("coset_period"), path) : 36);
+    Model m = empty_model(output, output == EncoderOutput::coset ? parse_coset_period(meta("coset_period"), path) : 36,
+                          output == EncoderOutput::phase ? parse_phase_period(meta("phase_period"), path) : 16.0);
     m.metadata = f.metadata;
     if (m.output == EncoderOutput::bounded_gray) {
         m.change_bound = parse_change_bound(meta("change_bound"), path);
@@ -266,7 +312,7 @@ void save_model(const std::string & path, const Model & m) {
     meta["format_version"] = kFormatVersion;
     meta["architecture"]   = m.architecture();
     if (m.output == EncoderOutput::bounded_gray) {
-        meta["change_bound"] = change_bound_text(m.change_bound);
+        meta["change_bound"] = levels_text(m.change_bound);
     } else {
         meta.erase("change_bound");
     }
@@ -274,6 +320,11 @@ void save_model(const std::string & path, const Model & m) {
         meta["coset_period"] = std::to_string(m.coset_period);
     } else {
         meta.erase("coset_period");
+    }
+    if (m.output == EncoderOutput::phase) {
+        meta["phase_period"] = levels_text(m.phase_period);
+    } else {
+        meta.erase("phase_period");
     }
     write_safetensors(path, meta, blobs);
 }

@@ -31,11 +31,21 @@ namespace steg {
 //                        where a channel is at 0 or 255). The decoder also sees the
 //                        hybrid's residue modulo M (coset_residue()), so its first layer
 //                        takes 4 channels: 144 more weights, 0.4 % more multiply-adds.
+//   rehman2017-phase     a code on brightness for lossy channels: the encoder picks a
+//                        phase a pixel, t = (5/6) P sigmoid(g) levels with P the file's
+//                        `phase_period`, and a fixed layer (phase_hybrid()) moves R, G
+//                        and B alike by the least change that leaves the pixel's luma
+//                        equal to t modulo P (at most P / 2 levels). A change equal in
+//                        R, G and B has no chroma, so YUV 4:2:0 keeps it. The decoder
+//                        also sees the sin and cos of the hybrid's luma phase
+//                        (luma_phase()), smooth in the pixels, so a codec's noise moves
+//                        the reading a little: 5 input channels, 288 more weights.
 constexpr const char * kArchitecture         = "rehman2017";
 constexpr const char * kArchitectureResidual = "rehman2017-residual";
 constexpr const char * kArchitectureGray     = "rehman2017-gray";
 constexpr const char * kArchitectureBounded  = "rehman2017-bounded";
 constexpr const char * kArchitectureCoset    = "rehman2017-coset";
+constexpr const char * kArchitecturePhase    = "rehman2017-phase";
 constexpr const char * kFormatVersion        = "1";
 
 // What the encoder's output is, by architecture.
@@ -45,6 +55,7 @@ enum class EncoderOutput {
     gray_change,  // rehman2017-gray
     bounded_gray,  // rehman2017-bounded
     coset,         // rehman2017-coset
+    phase,         // rehman2017-phase
 };
 
 // The output of architecture `name`. Throws steg::Error(STEG_ERR_MODEL) naming the known
@@ -60,6 +71,14 @@ EncoderOutput encoder_output(const std::string & name, const std::string & where
 // spread evenly: d hybrid / d s = period / 3 levels in each channel.
 torch::Tensor coset_hybrid(const torch::Tensor & host, const torch::Tensor & s, int period);
 
+// The rehman2017-phase hybrid (zero-centred, not rounded) of `host` (zero-centred, N x 3
+// x H x W) for the phases s in [0, 1) (N x 1 x H x W, a luma of s * period modulo
+// period): R, G and B each move by the d in [-period / 2, period / 2) that takes the
+// pixel's luma (luma_levels()) there, or by d -+ period where that keeps every channel in
+// 0..255 and d does not; a channel that still leaves 0..255 is clamped. With a gradient,
+// d hybrid / d s = period levels in each channel.
+torch::Tensor phase_hybrid(const torch::Tensor & host, const torch::Tensor & s, double period);
+
 // A coset_period from a model file's metadata: an integer in [3, 255]. Throws
 // steg::Error(STEG_ERR_MODEL) naming `where` otherwise.
 int parse_coset_period(const std::string & text, const std::string & where);
@@ -67,8 +86,13 @@ int parse_coset_period(const std::string & text, const std::string & where);
 // A change_bound from a model file's metadata: a number of 8-bit levels in (0, 255].
 // Throws steg::Error(STEG_ERR_MODEL) naming `where` otherwise.
 double parse_change_bound(const std::string & text, const std::string & where);
-// The metadata text of a change_bound (exact enough to give back the same double).
-std::string change_bound_text(double levels);
+// The metadata text of a number of levels, a change_bound or a phase_period (exact
+// enough to give back the same double).
+std::string levels_text(double levels);
+
+// A phase_period from a model file's metadata: a number of 8-bit levels in [2, 255].
+// Throws steg::Error(STEG_ERR_MODEL) naming `where` otherwise.
+double parse_phase_period(const std::string & text, const std::string & where);
 
 // Throws as encoder_output() does.
 inline void check_architecture(const std::string & name, const std::string & where) {
@@ -84,6 +108,8 @@ struct Model {
     double                             change_bound = 4.0;
     // rehman2017-coset: the number of symbols (metadata `coset_period`).
     int                                coset_period = 36;
+    // rehman2017-phase: the luma period, in 8-bit levels (metadata `phase_period`).
+    double                             phase_period = 16.0;
 
     const char * architecture() const;
 
@@ -96,12 +122,13 @@ struct Model {
 };
 
 // A fresh model of `architecture`: Xavier-uniform weights, metadata naming the
-// architecture and the normalisation (and a rehman2017-coset model's `coset_period`).
+// architecture and the normalisation (and a rehman2017-coset model's `coset_period`, a
+// rehman2017-phase model's `phase_period`).
 // With a seed the weights come from a generator of their own seeded with it (the same
 // weights as torch::manual_seed(seed) would give, whatever other threads draw
 // meanwhile); without one, from libtorch's global generator.
 Model new_model(const std::string & architecture = kArchitecture, c10::optional<uint64_t> seed = c10::nullopt,
-                int coset_period = 36);
+                int coset_period = 36, double phase_period = 16.0);
 
 // Reads a model file and checks that it holds exactly the tensors of the architecture
 // it names, with the right shapes and dtype. Throws steg::Error(STEG_ERR_MODEL, ...).

@@ -6,6 +6,7 @@
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <numbers>
 #include <torch/nn/modules/activation.h>
 
 namespace nn = torch::nn;
@@ -61,8 +62,18 @@ torch::Tensor coset_residue(const torch::Tensor & x, int period) {
     return torch::remainder(sum, double(period)) * (4.0 / period) - 2.0;
 }
 
-DecoderImpl::DecoderImpl(int period) : coset_period(period) {
-    const int64_t ch[] = { period > 0 ? 4 : 3, 16, 16, 8, 8, 3, 3 };
+torch::Tensor luma_levels(const torch::Tensor & x) {
+    torch::Tensor v = (x.to(torch::kFloat32) + 0.5) * 255.0;
+    return 0.299 * v.narrow(1, 0, 1) + 0.587 * v.narrow(1, 1, 1) + 0.114 * v.narrow(1, 2, 1);
+}
+
+torch::Tensor luma_phase(const torch::Tensor & x, double period) {
+    torch::Tensor phi = luma_levels(x) * (2.0 * std::numbers::pi / period);
+    return torch::cat({ torch::sin(phi), torch::cos(phi) }, 1);
+}
+
+DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase_period(phase) {
+    const int64_t ch[] = { 3 + (period > 0 ? 1 : 0) + (phase > 0 ? 2 : 0), 16, 16, 8, 8, 3, 3 };
     nn::Sequential seq;
     for (size_t i = 0; i + 1 < std::size(ch); ++i) {
         seq->push_back(conv(ch[i], ch[i + 1], 3));
@@ -77,7 +88,12 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
 }
 
 torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
-    torch::Tensor y = coset_period > 0 ? torch::cat({ x.to(torch::kFloat32), coset_residue(x, coset_period) }, 1) : x;
+    torch::Tensor y = x;
+    if (coset_period > 0) {
+        y = torch::cat({ x.to(torch::kFloat32), coset_residue(x, coset_period) }, 1);
+    } else if (phase_period > 0) {
+        y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period) }, 1);
+    }
     for (auto it = net->begin(); it + 1 != net->end(); ++it) {
         y = it->forward(y);
     }

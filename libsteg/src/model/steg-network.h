@@ -48,10 +48,21 @@ TORCH_MODULE(Encoder);
 // over period / 4), so a trainer's gradient reaches the hybrid.
 torch::Tensor coset_residue(const torch::Tensor & x, int period);
 
+// The brightness of a zero-centred image in 8-bit levels, BT.601's weights
+// (0.299 R + 0.587 G + 0.114 B), as N x 1 x H x W. A change equal in R, G and B moves it
+// (and BT.709's luma) by that change.
+torch::Tensor luma_levels(const torch::Tensor & x);
+
+// The phase of a zero-centred image's luma on a circle of `period` levels, as two planes
+// N x 2 x H x W: sin and cos of 2 pi luma / period. Smooth in the pixels, so a lossy
+// channel's level or two of noise moves it a little rather than to another symbol.
+torch::Tensor luma_phase(const torch::Tensor & x, double period);
+
 struct DecoderImpl : torch::nn::Module {
     // coset_period > 0: the decoder also sees coset_residue(hybrid, coset_period) (its
-    // first layer takes 4 channels); 0 for the paper's.
-    explicit DecoderImpl(int coset_period = 0);
+    // first layer takes 4 channels); phase_period > 0: it also sees luma_phase(hybrid,
+    // phase_period) (5 channels); both 0 for the paper's.
+    explicit DecoderImpl(int coset_period = 0, double phase_period = 0);
     // hybrid: N x 3 x H x W zero-centred. Returns Od, N x 1 x H x W.
     torch::Tensor forward(const torch::Tensor & hybrid);
     // All layers but the last 1x1 conv (N x 3 x H x W), and that conv: forward is
@@ -61,6 +72,7 @@ struct DecoderImpl : torch::nn::Module {
 
     torch::nn::Sequential net{ nullptr };
     int                   coset_period = 0;
+    double                phase_period = 0;
 };
 TORCH_MODULE(Decoder);
 

@@ -114,6 +114,9 @@ std::vector<std::pair<std::string, std::string>> run_identity(const TrainOptions
     if (o.architecture == kArchitectureCoset) {
         id.push_back({ "--coset-period", std::to_string(o.coset_period) });
     }
+    if (o.architecture == kArchitecturePhase) {
+        id.push_back({ "--phase-period", levels_text(o.phase_period) });
+    }
     return id;
 }
 
@@ -316,7 +319,7 @@ Trainer::Trainer(const TrainOptions & options) : opt_(options), impl_(std::make_
 #endif
     // Weight init from a generator seeded by the run's seed: reproducible, and safe from
     // other threads of the process (two ranks in one process, a host's threads).
-    impl_->install(new_model(opt_.architecture, opt_.seed, opt_.coset_period), opt_);
+    impl_->install(new_model(opt_.architecture, opt_.seed, opt_.coset_period, opt_.phase_period), opt_);
     if (!opt_.transport.empty()) {
         impl_->transport = parse_transport(opt_.transport);
     }
@@ -554,6 +557,7 @@ void Trainer::save_checkpoint(const std::string & path) const {
     archive.write("best_score", torch::tensor(m.best_score, torch::kFloat64));
     archive.write("change_bound", torch::tensor(m.model.change_bound, torch::kFloat64));
     archive.write("coset_period", torch::tensor(int64_t(m.model.coset_period)));
+    archive.write("phase_period", torch::tensor(m.model.phase_period, torch::kFloat64));
     for (const auto & [flag, value] : run_identity(opt_, world_size())) {
         archive.write("run" + flag, c10::IValue(value));
     }
@@ -632,6 +636,11 @@ void Trainer::load_checkpoint(const std::string & path, bool same_run) {
             m.model.coset_period = opt_.coset_period = int(period.item<int64_t>());
             m.model.decoder->coset_period = m.model.output == EncoderOutput::coset ? m.model.coset_period : 0;
         }
+        torch::Tensor phase;  // rehman2017-phase; the decoder reads the luma's phase on it
+        if (archive.try_read("phase_period", phase)) {
+            m.model.phase_period = opt_.phase_period = phase.item<double>();
+            m.model.decoder->phase_period = m.model.output == EncoderOutput::phase ? m.model.phase_period : 0;
+        }
         for (auto & p : m.model.encoder->named_parameters()) {
             p.value().copy_(read("encoder." + p.key()));
         }
@@ -650,8 +659,9 @@ void Trainer::load_checkpoint(const std::string & path, bool same_run) {
 void Trainer::import_model(const std::string & path) {
     Model   loaded = load_model(path);
     auto &  m      = *impl_;
-    const bool coset = loaded.output == EncoderOutput::coset;
-    if (coset != (m.model.output == EncoderOutput::coset)) {
+    // The decoder's extra inputs: none, the coset residue (1 plane) or the luma phase (2).
+    auto extra = [](EncoderOutput o) { return o == EncoderOutput::coset ? 1 : o == EncoderOutput::phase ? 2 : 0; };
+    if (extra(loaded.output) != extra(m.model.output)) {
         // Another decoder input: the run's model is remade in the file's shape (and
         // period), which only a run that has not trained yet can do.
         if (m.stepped || m.epoch > 0 || m.step > 0 || m.teacher) {
@@ -659,8 +669,9 @@ void Trainer::import_model(const std::string & path) {
                                                        " model, whose decoder differs from this run's (" +
                                                        m.model.architecture() + ")");
         }
-        m.install(new_model(loaded.architecture(), opt_.seed, loaded.coset_period), opt_);
+        m.install(new_model(loaded.architecture(), opt_.seed, loaded.coset_period, loaded.phase_period), opt_);
         opt_.coset_period = loaded.coset_period;
+        opt_.phase_period = loaded.phase_period;
     }
     torch::NoGradGuard no_grad;
     auto               dst = m.all_parameters();
@@ -679,9 +690,9 @@ void Trainer::import_model(const std::string & path) {
     m.model.output       = loaded.output;  // the layers are the same; the file says what they mean
     m.model.change_bound = loaded.change_bound;
     opt_.architecture    = loaded.architecture();
-    // A coset run keeps its own period (a start may move to another: the symbol s in
-    // [0, 1) keeps its meaning on a coarser or finer grid); a trainer made for another
-    // architecture (eval, export) was remade with the file's above.
+    // A coset or phase run keeps its own period (a start may move to another: the symbol
+    // s in [0, 1) keeps its meaning on a coarser or finer grid); a trainer made for
+    // another architecture (eval, export) was remade with the file's above.
 }
 
 double Trainer::best_score() const {

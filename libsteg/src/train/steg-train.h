@@ -29,7 +29,7 @@ struct TrainOptions {
     // and the colour part's squares are weighted by this (1: the paper's plain RGB norm).
     // Above 1 the encoder is pushed to hide in brightness rather than in hue.
     double      chroma_weight = 1.0;
-    std::string architecture  = "rehman2017";  // or rehman2017-residual, -gray, -bounded, -coset
+    std::string architecture  = "rehman2017";  // or rehman2017-residual, -gray, -bounded, -coset, -phase
     // rehman2017-bounded: the bound on the change, in 8-bit levels. With
     // change_bound_start > 0 the bound starts there and shrinks geometrically to
     // change_bound over the first change_bound_epochs epochs (0: over the whole run),
@@ -40,6 +40,9 @@ struct TrainOptions {
     // rehman2017-coset: the number of symbols a pixel can carry (its sum R + G + B
     // modulo this); the hybrid moves by up to a sixth of it in each channel.
     int         coset_period = 36;
+    // rehman2017-phase: the luma period in 8-bit levels; the hybrid moves by up to half
+    // of it, in R, G and B alike.
+    double      phase_period = 16.0;
     // Distillation into a new architecture: the cover term's target starts as the
     // hybrid that `teacher` (a trained model file) makes of each pair and moves linearly
     // to the cover itself over teacher_ramp epochs; the decoder starts as the teacher's,
