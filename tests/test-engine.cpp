@@ -445,8 +445,9 @@ TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
 // rehman2017-phase's fixed layer: on any cover the hybrid's luma lies on the chosen phase
 // modulo the period, reached by a change equal in R, G and B of at most half a period
 // (a whole one the other way round where half would leave 0..255); a pixel is clamped
-// only where neither way fits. The decoder's reading of it (sin and cos of the luma's
-// phase) moves by at most 2 pi / period per level of gray noise.
+// only where neither way fits. The decoder's reading of it moves by at most 2 pi /
+// period per level of gray noise on the circle (sin, cos), and by 4 / period on the
+// line, which reads every phase the encoder uses, 0 to 5/6, as -5/3 to 5/3.
 TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
     const double       period = 16;
     std::vector<float> levels;
@@ -492,9 +493,16 @@ TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
     // One level of gray noise moves the reading by 2 sin(pi / period) at most.
     torch::Tensor h     = steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, 0.3), period);
     torch::Tensor moved = steg::luma_phase(h + 1.0 / 255, period) - steg::luma_phase(h, period);
-    torch::Tensor dist  = moved.pow(2).sum(1).sqrt();
+    torch::Tensor dist  = moved.narrow(1, 0, 2).pow(2).sum(1).sqrt();
     EXPECT_LE(dist.max().item<double>(), 2 * std::sin(std::numbers::pi / period) + 1e-4);
     EXPECT_GT(dist.min().item<double>(), 2 * std::sin(std::numbers::pi / period) - 1e-3);
+    EXPECT_NEAR(moved.narrow(1, 2, 1).abs().max().item<double>(), 4 / period, 1e-3);
+    for (double s : { 0.0, 0.25, 0.5, 5.0 / 6.0 }) {  // the line reads the phase linearly
+        torch::Tensor line = steg::luma_phase(steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, s), period), period)
+                                 .narrow(1, 2, 1);
+        // (pixels clamped at 0 or 255 aside: their median is the phase's)
+        EXPECT_NEAR(line.median().item<double>(), 4 * (s + 1.0 / 12) - 2, 1e-3) << s;
+    }
 }
 
 // A rehman2017-phase model file: its period comes back from the file, a hide writes

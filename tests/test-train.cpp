@@ -533,7 +533,7 @@ TEST(Train, CosetRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
 }
 
 // rehman2017-phase: the payload term's gradient reaches the encoder through the fixed
-// phase layer and the decoder's sin / cos reading, the hybrid differs from the cover in
+// phase layer and the decoder's reading of the luma phase, the hybrid differs from the cover in
 // brightness only, and a trainer made for another architecture takes a phase model's
 // weights and period; a run that has trained cannot take a model of another decoder.
 TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
@@ -555,7 +555,7 @@ TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
         changed += before[size_t(i)] != after[size_t(i)];
     }
     EXPECT_GT(changed, steg::kEncoderParams / 2) << "the encoder learns through the phase layer";
-    EXPECT_EQ(after.size(), size_t(steg::kEncoderParams + steg::kDecoderParams + 2 * 16 * 9));  // two more inputs
+    EXPECT_EQ(after.size(), size_t(steg::kEncoderParams + steg::kDecoderParams + 3 * 16 * 9));  // three more inputs
 
     t.export_model(d.file("p.safetensors"), {});
     steg::Model m = steg::load_model(d.file("p.safetensors"));

@@ -37,9 +37,10 @@ namespace steg {
 //                        and B alike by the least change that leaves the pixel's luma
 //                        equal to t modulo P (at most P / 2 levels). A change equal in
 //                        R, G and B has no chroma, so YUV 4:2:0 keeps it. The decoder
-//                        also sees the sin and cos of the hybrid's luma phase
-//                        (luma_phase()), smooth in the pixels, so a codec's noise moves
-//                        the reading a little: 5 input channels, 288 more weights.
+//                        also sees the hybrid's luma phase (luma_phase(): its sin and
+//                        cos, smooth in the pixels, so a codec's noise moves the reading
+//                        a little, and the phase as a line): 6 input channels, 432
+//                        more weights.
 constexpr const char * kArchitecture         = "rehman2017";
 constexpr const char * kArchitectureResidual = "rehman2017-residual";
 constexpr const char * kArchitectureGray     = "rehman2017-gray";

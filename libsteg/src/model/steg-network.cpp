@@ -68,12 +68,14 @@ torch::Tensor luma_levels(const torch::Tensor & x) {
 }
 
 torch::Tensor luma_phase(const torch::Tensor & x, double period) {
-    torch::Tensor phi = luma_levels(x) * (2.0 * std::numbers::pi / period);
-    return torch::cat({ torch::sin(phi), torch::cos(phi) }, 1);
+    torch::Tensor turns = luma_levels(x) / period;
+    torch::Tensor phi   = turns * (2.0 * std::numbers::pi);
+    torch::Tensor line  = torch::remainder(turns - 11.0 / 12.0, 1.0) * 4.0 - 2.0;
+    return torch::cat({ torch::sin(phi), torch::cos(phi), line }, 1);
 }
 
 DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase_period(phase) {
-    const int64_t ch[] = { 3 + (period > 0 ? 1 : 0) + (phase > 0 ? 2 : 0), 16, 16, 8, 8, 3, 3 };
+    const int64_t ch[] = { 3 + (period > 0 ? 1 : 0) + (phase > 0 ? 3 : 0), 16, 16, 8, 8, 3, 3 };
     nn::Sequential seq;
     for (size_t i = 0; i + 1 < std::size(ch); ++i) {
         seq->push_back(conv(ch[i], ch[i + 1], 3));

@@ -53,15 +53,19 @@ torch::Tensor coset_residue(const torch::Tensor & x, int period);
 // (and BT.709's luma) by that change.
 torch::Tensor luma_levels(const torch::Tensor & x);
 
-// The phase of a zero-centred image's luma on a circle of `period` levels, as two planes
-// N x 2 x H x W: sin and cos of 2 pi luma / period. Smooth in the pixels, so a lossy
-// channel's level or two of noise moves it a little rather than to another symbol.
+// The phase of a zero-centred image's luma on a circle of `period` levels, as three
+// planes N x 3 x H x W: sin and cos of 2 pi luma / period, smooth everywhere, so a lossy
+// channel's level or two of noise moves them a little rather than to another symbol;
+// and the phase itself as a line, 4 ((luma / period - 11/12) mod 1) - 2, whose one
+// break lies in the middle of the sixth of the circle the rehman2017-phase encoder
+// never uses (its phases, 0 to 5/6, read as -5/3 to 5/3), so that reading it back is a
+// linear map rather than an arc tangent.
 torch::Tensor luma_phase(const torch::Tensor & x, double period);
 
 struct DecoderImpl : torch::nn::Module {
     // coset_period > 0: the decoder also sees coset_residue(hybrid, coset_period) (its
     // first layer takes 4 channels); phase_period > 0: it also sees luma_phase(hybrid,
-    // phase_period) (5 channels); both 0 for the paper's.
+    // phase_period) (6 channels); both 0 for the paper's.
     explicit DecoderImpl(int coset_period = 0, double phase_period = 0);
     // hybrid: N x 3 x H x W zero-centred. Returns Od, N x 1 x H x W.
     torch::Tensor forward(const torch::Tensor & hybrid);
