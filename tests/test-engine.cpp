@@ -416,7 +416,8 @@ TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
         auto host  = torch::from_blob(cover.img.data, { 30, 40, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
         auto guest = torch::from_blob(payload.img.data, { 1, 1, 30, 40 }, torch::kUInt8);
         auto h     = host.to(torch::kFloat32) / 255 - 0.5;
-        auto oe    = model.hybrid(h, model.encoder->forward(h, guest.to(torch::kFloat32) / 255 - 0.5));
+        auto gz    = guest.to(torch::kFloat32) / 255 - 0.5;
+        auto oe    = model.hybrid(h, model.encoder->forward(h, gz), gz);
         auto expected = ((oe + 0.5) * 255).round().to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
         EXPECT_EQ(std::memcmp(expected.data_ptr<uint8_t>(), hybrid.img.data, 40 * 30 * 3), 0);
         EXPECT_FALSE(std::equal(cover.img.data, cover.img.data + 40 * 30 * 3, hybrid.img.data));
@@ -447,7 +448,7 @@ TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
 // (a whole one the other way round where half would leave 0..255); a pixel is clamped
 // only where neither way fits. The decoder's reading of it moves by at most 2 pi /
 // period per level of gray noise on the circle (sin, cos), and by 4 / period on the
-// line, which reads every phase the encoder uses, 0 to 5/6, as -5/3 to 5/3.
+// line, which reads every phase the encoder uses, 0 to 2/3, as -4/3 to 4/3.
 TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
     const double       period = 16;
     std::vector<float> levels;
@@ -465,7 +466,7 @@ TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
     torch::Tensor cover = torch::from_blob(levels.data(), { n, 3 }).t().reshape({ 1, 3, n, 1 }).clone() / 255.0 - 0.5;
     torch::Tensor c     = ((cover + 0.5) * 255).reshape({ 3, n });
     int           clamped = 0;
-    for (double s : { 0.0, 0.1, 0.37, 0.5, 0.8, 5.0 / 6.0 }) {
+    for (double s : { 0.0, 0.1, 0.37, 0.5, 0.8, 1.0 }) {
         torch::Tensor h  = steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, s), period);
         torch::Tensor hl = ((h + 0.5) * 255).reshape({ 3, n });
         ASSERT_GE(hl.min().item<float>(), 0.f);
@@ -497,11 +498,11 @@ TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
     EXPECT_LE(dist.max().item<double>(), 2 * std::sin(std::numbers::pi / period) + 1e-4);
     EXPECT_GT(dist.min().item<double>(), 2 * std::sin(std::numbers::pi / period) - 1e-3);
     EXPECT_NEAR(moved.narrow(1, 2, 1).abs().max().item<double>(), 4 / period, 1e-3);
-    for (double s : { 0.0, 0.25, 0.5, 5.0 / 6.0 }) {  // the line reads the phase linearly
+    for (double s : { 0.0, 0.25, 0.5, 2.0 / 3.0 }) {  // the line reads the phase linearly
         torch::Tensor line = steg::luma_phase(steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, s), period), period)
                                  .narrow(1, 2, 1);
         // (pixels clamped at 0 or 255 aside: their median is the phase's)
-        EXPECT_NEAR(line.median().item<double>(), 4 * (s + 1.0 / 12) - 2, 1e-3) << s;
+        EXPECT_NEAR(line.median().item<double>(), 4 * (s + 1.0 / 6) - 2, 1e-3) << s;
     }
 }
 
@@ -523,7 +524,8 @@ TEST_F(Engine, PhaseModelReadsItsPeriodAndRefusesABadOne) {
         auto host  = torch::from_blob(cover.img.data, { 30, 40, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
         auto guest = torch::from_blob(payload.img.data, { 1, 1, 30, 40 }, torch::kUInt8);
         auto h     = host.to(torch::kFloat32) / 255 - 0.5;
-        auto oe    = model.hybrid(h, model.encoder->forward(h, guest.to(torch::kFloat32) / 255 - 0.5));
+        auto gz    = guest.to(torch::kFloat32) / 255 - 0.5;
+        auto oe    = model.hybrid(h, model.encoder->forward(h, gz), gz);
         auto expected = ((oe + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
         int  differ   = 0;  // a sample exactly half-way between two levels may round either way
         for (int i = 0; i < 40 * 30 * 3; ++i) {

@@ -533,8 +533,9 @@ TEST(Train, CosetRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
 }
 
 // rehman2017-phase: the payload term's gradient reaches the encoder through the fixed
-// phase layer and the decoder's reading of the luma phase, the hybrid differs from the cover in
-// brightness only, and a trainer made for another architecture takes a phase model's
+// phase layer and the decoder's reading of the luma phase, the hybrid differs from the
+// cover in brightness only, a new model's encoder writes the payload as the phase and
+// its decoder reads it back (their last layers start at zero), and a trainer made for another architecture takes a phase model's
 // weights and period; a run that has trained cannot take a model of another decoder.
 TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
     TempDir            d;
@@ -548,7 +549,8 @@ TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
     }
     steg::Trainer t(o);
     const auto    before = t.parameters_flat();
-    t.train_step(batch);
+    t.train_step(batch);  // the last layers (zero at the start) move first,
+    t.train_step(batch);  // then the layers before them
     const auto after   = t.parameters_flat();
     int        changed = 0;
     for (int64_t i = 0; i < steg::kEncoderParams; ++i) {
@@ -564,10 +566,34 @@ TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
         torch::NoGradGuard g;
         torch::Tensor      host  = torch::rand({ 1, 3, 8, 8 }) * 0.5 - 0.25;  // levels 64-191: nothing near 0 or 255
         torch::Tensor      guest = torch::rand({ 1, 1, 8, 8 }) - 0.5;
-        torch::Tensor      h     = m.hybrid(host, m.encoder->forward(host, guest));
+        torch::Tensor      h     = m.hybrid(host, m.encoder->forward(host, guest), guest);
         torch::Tensor      dd    = h - host;
         EXPECT_LT((dd - dd.mean(1, true)).abs().max().item<float>(), 1e-6) << "brightness only";
         EXPECT_LE(dd.abs().max().item<float>() * 255, 20.0f / 2 + 1e-3);
+    }
+    {  // a new model's encoder writes the payload itself: its luma phase line reads it
+        torch::NoGradGuard g;
+        steg::Model        z = steg::new_model(steg::kArchitecturePhase, 3, 36, 20);  // as a new model starts
+        torch::Tensor host  = torch::rand({ 1, 3, 8, 8 }) * 0.5 - 0.25;
+        torch::Tensor guest = torch::rand({ 1, 1, 8, 8 }) - 0.5;
+        torch::Tensor h     = z.hybrid(host, z.encoder->forward(host, guest), guest);
+        torch::Tensor line  = steg::luma_phase(h, 20).narrow(1, 2, 1);
+        EXPECT_LT((line - (4 * ((guest + 0.5) * 2 / 3 + 1.0 / 6) - 2)).abs().max().item<float>(), 1e-3);
+        // and its decoder reads it back
+        EXPECT_LT((z.decoder->forward(h) - guest).abs().max().item<float>(), 1e-3);
+        EXPECT_THROW(z.hybrid(host, z.encoder->forward(host, guest)), steg::Error) << "the payload is needed";
+    }
+    {  // training starts from that code: a new run's payload term on mid-gray covers is
+       // the 8-bit rounding's alone (the luma moves in whole levels of R, G and B)
+        steg::TrainOptions fresh = o;
+        fresh.phase_period       = 16;
+        steg::Trainer n(fresh);
+        auto          mid = constant_batch(2, 16, 0.02f, 0.f);
+        for (size_t i = 0; i < mid.payloads.size(); ++i) {
+            mid.payloads[i] = float(i % 97) / 97.0f - 0.5f;
+        }
+        const double per_pixel = n.loss_of(mid).payload_term / (16 * 16);
+        EXPECT_LT(per_pixel, std::pow(0.6 / 16 * 1.5, 2)) << "under 0.6 levels of luma error a pixel";
     }
     steg::Trainer e(tiny_options());
     e.import_model(d.file("p.safetensors"));

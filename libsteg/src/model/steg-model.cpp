@@ -170,7 +170,8 @@ const char * Model::architecture() const {
     return kArchitecture;
 }
 
-torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const {
+torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out,
+                            const torch::Tensor & guest) const {
     torch::Tensor out = encoder_out.to(torch::kFloat32);
     switch (output) {
         case EncoderOutput::change:
@@ -184,8 +185,14 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
         case EncoderOutput::coset:  // the symbol in [0, (M - 1) / M]
             return coset_hybrid(host, torch::sigmoid(out.mean(1, /*keepdim=*/true)) * ((coset_period - 1.0) / coset_period),
                                 coset_period);
-        case EncoderOutput::phase:  // the phase in [0, 5/6]: a sixth of the circle parts its two ends
-            return phase_hybrid(host, torch::sigmoid(out.mean(1, /*keepdim=*/true)) * (5.0 / 6.0), phase_period);
+        case EncoderOutput::phase: {  // the phase in [0, kPhaseSpan]: the rest parts its two ends
+            if (!guest.defined()) {
+                throw Error(STEG_ERR_INTERNAL, "a rehman2017-phase hybrid needs the payload");
+            }
+            torch::Tensor s = guest.to(torch::kFloat32) + 0.5 + out.mean(1, /*keepdim=*/true);
+            s               = s + (s.clamp(0, 1) - s).detach();  // clamped, with the gradient passed through
+            return phase_hybrid(host, s * kPhaseSpan, phase_period);
+        }
         case EncoderOutput::hybrid:
             break;
     }
@@ -222,6 +229,18 @@ Model new_model(const std::string & architecture, c10::optional<uint64_t> seed, 
     }
     xavier_init(*m.encoder, gen);
     xavier_init(*m.decoder, gen);
+    if (m.output == EncoderOutput::phase) {
+        // Both networks' outputs are corrections to a fixed code (the payload written
+        // as the phase and read back): their last layers start at zero, so that an
+        // untrained model is that code exactly and training starts from it.
+        torch::NoGradGuard no_grad;
+        for (auto & p : m.encoder->tail[m.encoder->tail->size() - 1]->parameters()) {
+            p.zero_();
+        }
+        for (auto & p : (m.decoder->net->end() - 1)->ptr()->parameters()) {
+            p.zero_();
+        }
+    }
 
     m.metadata = {
         { "format_version", kFormatVersion },
@@ -254,7 +273,7 @@ Model load_model(const std::string & path) {
     }
     const EncoderOutput output = encoder_output(meta("architecture"), path);
     Model m = empty_model(output, output == EncoderOutput::coset ? parse_coset_period(meta("coset_period"), path) : 36,
-                          output == EncoderOutput::phase ? parse_phase_period(meta("phase_period"), path) : 16.0);
+                          output == EncoderOutput::phase ? parse_phase_period(meta("phase_period"), path) : 20.0);
     m.metadata = f.metadata;
     if (m.output == EncoderOutput::bounded_gray) {
         m.change_bound = parse_change_bound(meta("change_bound"), path);

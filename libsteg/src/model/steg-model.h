@@ -32,15 +32,18 @@ namespace steg {
 //                        hybrid's residue modulo M (coset_residue()), so its first layer
 //                        takes 4 channels: 144 more weights, 0.4 % more multiply-adds.
 //   rehman2017-phase     a code on brightness for lossy channels: the encoder picks a
-//                        phase a pixel, t = (5/6) P sigmoid(g) levels with P the file's
-//                        `phase_period`, and a fixed layer (phase_hybrid()) moves R, G
-//                        and B alike by the least change that leaves the pixel's luma
-//                        equal to t modulo P (at most P / 2 levels). A change equal in
-//                        R, G and B has no chroma, so YUV 4:2:0 keeps it. The decoder
-//                        also sees the hybrid's luma phase (luma_phase(): its sin and
-//                        cos, smooth in the pixels, so a codec's noise moves the reading
-//                        a little, and the phase as a line): 6 input channels, 432
-//                        more weights.
+//                        phase a pixel, t = (2/3) P s levels with P the file's
+//                        `phase_period` and s = clamp(payload + g, 0, 1) (the payload
+//                        in 0..1 plus the encoder's correction g), and a fixed layer
+//                        (phase_hybrid()) moves R, G and B alike by the least change
+//                        that leaves the pixel's luma equal to t modulo P (at most P / 2
+//                        levels). A change equal in R, G and B has no chroma, so YUV
+//                        4:2:0 keeps it. The decoder also sees the hybrid's luma phase
+//                        (luma_phase(): its sin and cos, smooth in the pixels, so a
+//                        codec's noise moves the reading a little, and the phase as a
+//                        line): 6 input channels, 432 more weights; its output is a
+//                        correction to the payload that phase reads as (phase_read()).
+//                        Untrained, the two already write and read the payload.
 constexpr const char * kArchitecture         = "rehman2017";
 constexpr const char * kArchitectureResidual = "rehman2017-residual";
 constexpr const char * kArchitectureGray     = "rehman2017-gray";
@@ -110,7 +113,7 @@ struct Model {
     // rehman2017-coset: the number of symbols (metadata `coset_period`).
     int                                coset_period = 36;
     // rehman2017-phase: the luma period, in 8-bit levels (metadata `phase_period`).
-    double                             phase_period = 16.0;
+    double                             phase_period = 20.0;
 
     const char * architecture() const;
 
@@ -118,8 +121,10 @@ struct Model {
     bool residual() const { return output != EncoderOutput::hybrid; }
 
     // The zero-centred float hybrid from the cover and the encoder's output (in fp32,
-    // whatever precision the encoder ran in).
-    torch::Tensor hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out) const;
+    // whatever precision the encoder ran in); rehman2017-phase also takes the payload
+    // (`guest`, zero-centred, N x 1 x H x W).
+    torch::Tensor hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out,
+                         const torch::Tensor & guest = {}) const;
 };
 
 // A fresh model of `architecture`: Xavier-uniform weights, metadata naming the
@@ -129,7 +134,7 @@ struct Model {
 // weights as torch::manual_seed(seed) would give, whatever other threads draw
 // meanwhile); without one, from libtorch's global generator.
 Model new_model(const std::string & architecture = kArchitecture, c10::optional<uint64_t> seed = c10::nullopt,
-                int coset_period = 36, double phase_period = 16.0);
+                int coset_period = 36, double phase_period = 20.0);
 
 // Reads a model file and checks that it holds exactly the tensors of the architecture
 // it names, with the right shapes and dtype. Throws steg::Error(STEG_ERR_MODEL, ...).

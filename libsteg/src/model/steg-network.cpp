@@ -70,8 +70,13 @@ torch::Tensor luma_levels(const torch::Tensor & x) {
 torch::Tensor luma_phase(const torch::Tensor & x, double period) {
     torch::Tensor turns = luma_levels(x) / period;
     torch::Tensor phi   = turns * (2.0 * std::numbers::pi);
-    torch::Tensor line  = torch::remainder(turns - 11.0 / 12.0, 1.0) * 4.0 - 2.0;
+    torch::Tensor line  = torch::remainder(turns - kPhaseCut, 1.0) * 4.0 - 2.0;
     return torch::cat({ torch::sin(phi), torch::cos(phi), line }, 1);
+}
+
+torch::Tensor phase_read(const torch::Tensor & x, double period) {
+    torch::Tensor turns = torch::remainder(luma_levels(x) / period - kPhaseCut, 1.0);  // used phases: 1/6..5/6
+    return ((turns - (1.0 - kPhaseCut)) / kPhaseSpan).clamp(0, 1) - 0.5;
 }
 
 DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase_period(phase) {
@@ -86,7 +91,7 @@ DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase
 }
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
-    return head(features(x));
+    return head(features(x), x);
 }
 
 torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
@@ -102,8 +107,9 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
     return y;
 }
 
-torch::Tensor DecoderImpl::head(const torch::Tensor & f) {
-    return (net->end() - 1)->forward(f);
+torch::Tensor DecoderImpl::head(const torch::Tensor & f, const torch::Tensor & x) {
+    torch::Tensor out = (net->end() - 1)->forward(f);
+    return phase_period > 0 ? out.to(torch::kFloat32) + phase_read(x, phase_period) : out;
 }
 
 void xavier_init(nn::Module & module, c10::optional<at::Generator> generator) {

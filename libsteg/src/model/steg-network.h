@@ -53,14 +53,25 @@ torch::Tensor coset_residue(const torch::Tensor & x, int period);
 // (and BT.709's luma) by that change.
 torch::Tensor luma_levels(const torch::Tensor & x);
 
+// rehman2017-phase uses the phases 0 to kPhaseSpan of its circle; the rest parts the
+// two ends, so that a channel's shift of the luma (videoconvert's 8-bit path comes back
+// about 2.3 levels darker) does not carry black round to white. The circle is cut in
+// the middle of that gap, at kPhaseCut.
+constexpr double kPhaseSpan = 2.0 / 3.0;
+constexpr double kPhaseCut  = (1.0 + kPhaseSpan) / 2.0;
+
 // The phase of a zero-centred image's luma on a circle of `period` levels, as three
 // planes N x 3 x H x W: sin and cos of 2 pi luma / period, smooth everywhere, so a lossy
 // channel's level or two of noise moves them a little rather than to another symbol;
-// and the phase itself as a line, 4 ((luma / period - 11/12) mod 1) - 2, whose one
-// break lies in the middle of the sixth of the circle the rehman2017-phase encoder
-// never uses (its phases, 0 to 5/6, read as -5/3 to 5/3), so that reading it back is a
-// linear map rather than an arc tangent.
+// and the phase itself as a line, 4 ((luma / period - kPhaseCut) mod 1) - 2, whose one
+// break lies in the middle of the unused gap (the used phases, 0 to 2/3, read as -4/3 to
+// 4/3), so that reading it back is a linear map rather than an arc tangent.
 torch::Tensor luma_phase(const torch::Tensor & x, double period);
+
+// The zero-centred payload a rehman2017-phase hybrid's luma phase reads as (the inverse
+// of the phase layer's t = kPhaseSpan period s for s in 0..1; phases in the unused gap
+// read as the nearer end), N x 1 x H x W.
+torch::Tensor phase_read(const torch::Tensor & x, double period);
 
 struct DecoderImpl : torch::nn::Module {
     // coset_period > 0: the decoder also sees coset_residue(hybrid, coset_period) (its
@@ -70,9 +81,11 @@ struct DecoderImpl : torch::nn::Module {
     // hybrid: N x 3 x H x W zero-centred. Returns Od, N x 1 x H x W.
     torch::Tensor forward(const torch::Tensor & hybrid);
     // All layers but the last 1x1 conv (N x 3 x H x W), and that conv: forward is
-    // head(features(...)). Inference runs the features in bf16 and the head in fp32.
+    // head(features(x), x). Inference runs the features in bf16 and the head in fp32.
+    // With a phase_period the head adds its output to the payload as the hybrid's luma
+    // phase reads it (phase_read()): the network learns a correction to that reading.
     torch::Tensor features(const torch::Tensor & hybrid);
-    torch::Tensor head(const torch::Tensor & features);
+    torch::Tensor head(const torch::Tensor & features, const torch::Tensor & hybrid);
 
     torch::nn::Sequential net{ nullptr };
     int                   coset_period = 0;

@@ -165,7 +165,7 @@ struct Trainer::Impl {
             AutocastBf16 amp(o.amp, device.type());
             oe = model.encoder->forward(host, guest);
         }
-        oe = model.hybrid(host, oe);
+        oe = model.hybrid(host, oe, guest);
         torch::Tensor hybrid = o.float_hybrid ? oe : to_8bit_grid(oe, model.residual());
         hybrid               = apply_channel(hybrid, channel);
         {
@@ -180,7 +180,7 @@ struct Trainer::Impl {
         if (teacher && toward_cover < 1.0) {
             torch::NoGradGuard no_grad;
             AutocastBf16       amp(o.amp, device.type());
-            torch::Tensor      th = teacher->hybrid(host, teacher->encoder->forward(host, guest)).to(torch::kFloat32);
+            torch::Tensor      th = teacher->hybrid(host, teacher->encoder->forward(host, guest), guest).to(torch::kFloat32);
             target                = th * (1.0 - toward_cover) + host * toward_cover;
         }
         t.cover   = cover_norm_sq(oe - target, o.chroma_weight).mean();
@@ -499,7 +499,7 @@ EvalStats Trainer::evaluate(const ImageSet & covers, const ImageSet & payloads, 
         auto u8 = [](const torch::Tensor & x) {
             return ((x + 0.5) * 255.0).round().clamp(0, 255).to(torch::kCPU, torch::kUInt8).contiguous();
         };
-        torch::Tensor hybrid = u8(m.model.hybrid(host, m.model.encoder->forward(host, guest)));                         // 1x3xSxS
+        torch::Tensor hybrid = u8(m.model.hybrid(host, m.model.encoder->forward(host, guest), guest));                         // 1x3xSxS
         torch::Tensor back   = hybrid.to(m.device, torch::kFloat32) / 255.0 - 0.5;                     // as saved
         // Through the channel: a draw of its own for each pair, the same in every evaluation.
         back = apply_channel(back, draw_channel(m.transport, 0x5eed0000ULL + uint64_t(e.images)));

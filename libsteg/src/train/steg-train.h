@@ -42,7 +42,7 @@ struct TrainOptions {
     int         coset_period = 36;
     // rehman2017-phase: the luma period in 8-bit levels; the hybrid moves by up to half
     // of it, in R, G and B alike.
-    double      phase_period = 16.0;
+    double      phase_period = 20.0;
     // Distillation into a new architecture: the cover term's target starts as the
     // hybrid that `teacher` (a trained model file) makes of each pair and moves linearly
     // to the cover itself over teacher_ramp epochs; the decoder starts as the teacher's,
