@@ -189,8 +189,10 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
             if (!guest.defined()) {
                 throw Error(STEG_ERR_INTERNAL, "a rehman2017-phase hybrid needs the payload");
             }
-            torch::Tensor s = guest.to(torch::kFloat32) + 0.5 + out.mean(1, /*keepdim=*/true);
-            s               = s + (s.clamp(0, 1) - s).detach();  // clamped, with the gradient passed through
+            // Clamped with clamp's own gradient (none outside 0..1): passing it through let
+            // the payload term push g without end where a channel shifts the reading past
+            // an end (videoconvert's darkening), and training diverged.
+            torch::Tensor s = (guest.to(torch::kFloat32) + 0.5 + out.mean(1, /*keepdim=*/true)).clamp(0, 1);
             return phase_hybrid(host, s * kPhaseSpan, phase_period);
         }
         case EncoderOutput::hybrid:
