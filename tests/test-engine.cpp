@@ -349,6 +349,18 @@ TEST_F(Engine, BoundedModelNeverMovesAPixelByMoreThanItsBound) {
     }
 }
 
+// The 8-bit hybrid (H x W x 3) that `model` makes of an RGB cover and a gray payload,
+// run by hand on the whole image.
+static torch::Tensor hybrid_by_hand(steg::Model & model, const steg_image & cover, const steg_image & payload) {
+    torch::NoGradGuard g;
+    auto host  = torch::from_blob(cover.data, { cover.height, cover.width, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
+    auto guest = torch::from_blob(payload.data, { 1, 1, payload.height, payload.width }, torch::kUInt8);
+    auto h     = host.to(torch::kFloat32) / 255 - 0.5;
+    auto gz    = guest.to(torch::kFloat32) / 255 - 0.5;
+    auto oe    = model.hybrid(h, model.encoder->forward(h, gz), gz);
+    return ((oe + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
+}
+
 // rehman2017-coset's fixed layer: whatever the cover (extremes included), the hybrid's
 // R + G + B is the symbol modulo the period, by the least move that stays in 0..255, in
 // R, G and B alike (one level apart at most) unless a channel stops at 0 or 255.
@@ -412,13 +424,7 @@ TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
         ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
         EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-coset");
         EXPECT_STREQ(steg_model_meta(c.ctx, "coset_period"), "30");
-        torch::NoGradGuard g;
-        auto host  = torch::from_blob(cover.img.data, { 30, 40, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
-        auto guest = torch::from_blob(payload.img.data, { 1, 1, 30, 40 }, torch::kUInt8);
-        auto h     = host.to(torch::kFloat32) / 255 - 0.5;
-        auto gz    = guest.to(torch::kFloat32) / 255 - 0.5;
-        auto oe    = model.hybrid(h, model.encoder->forward(h, gz), gz);
-        auto expected = ((oe + 0.5) * 255).round().to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
+        const torch::Tensor expected = hybrid_by_hand(model, cover.img, payload.img);
         EXPECT_EQ(std::memcmp(expected.data_ptr<uint8_t>(), hybrid.img.data, 40 * 30 * 3), 0);
         EXPECT_FALSE(std::equal(cover.img.data, cover.img.data + 40 * 30 * 3, hybrid.img.data));
         Image revealed(40, 30, STEG_FORMAT_GRAY8);
@@ -520,14 +526,8 @@ TEST_F(Engine, PhaseModelReadsItsPeriodAndRefusesABadOne) {
         ASSERT_EQ(steg_hide(c.ctx, &cover.img, &payload.img, &hybrid.img), STEG_OK) << steg_last_error();
         EXPECT_STREQ(steg_model_meta(c.ctx, "architecture"), "rehman2017-phase");
         EXPECT_STREQ(steg_model_meta(c.ctx, "phase_period"), "12.5");
-        torch::NoGradGuard g;
-        auto host  = torch::from_blob(cover.img.data, { 30, 40, 3 }, torch::kUInt8).permute({ 2, 0, 1 }).unsqueeze(0);
-        auto guest = torch::from_blob(payload.img.data, { 1, 1, 30, 40 }, torch::kUInt8);
-        auto h     = host.to(torch::kFloat32) / 255 - 0.5;
-        auto gz    = guest.to(torch::kFloat32) / 255 - 0.5;
-        auto oe    = model.hybrid(h, model.encoder->forward(h, gz), gz);
-        auto expected = ((oe + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8)[0].permute({ 1, 2, 0 }).contiguous();
-        int  differ   = 0;  // a sample exactly half-way between two levels may round either way
+        const torch::Tensor expected = hybrid_by_hand(model, cover.img, payload.img);
+        int                 differ   = 0;  // a sample exactly half-way between two levels may round either way
         for (int i = 0; i < 40 * 30 * 3; ++i) {
             const int e = expected.data_ptr<uint8_t>()[i], got = hybrid.img.data[i];
             ASSERT_LE(std::abs(e - got), 1) << i;
