@@ -537,7 +537,9 @@ TEST_F(Engine, PhaseModelReadsItsPeriodAndRefusesABadOne) {
         EXPECT_FALSE(std::equal(cover.img.data, cover.img.data + 40 * 30 * 3, hybrid.img.data));
         Image revealed(40, 30, STEG_FORMAT_GRAY8);
         ASSERT_EQ(steg_reveal(c.ctx, &hybrid.img, &revealed.img), STEG_OK) << steg_last_error();
-        EXPECT_EQ(model.decoder->phase_period, 12.5);
+        const steg::Model loaded = steg::load_model(dir.file("p.safetensors"));
+        EXPECT_EQ(loaded.phase_period, 12.5);
+        EXPECT_EQ(loaded.decoder->phase_period, 12.5) << "the decoder reads the phase on the file's circle";
     }
     for (const double bad : { 1.5, 256.0 }) {
         model.phase_period = bad;

@@ -204,7 +204,7 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
 namespace {
 
 // An untrained model of architecture `output`; a rehman2017-coset decoder takes 4
-// channels, a rehman2017-phase one 5.
+// channels, a rehman2017-phase one 6.
 Model empty_model(EncoderOutput output, int coset_period, double phase_period) {
     Model m{ Encoder(),
              Decoder(output == EncoderOutput::coset ? coset_period : 0, output == EncoderOutput::phase ? phase_period : 0),

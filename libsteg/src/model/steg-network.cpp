@@ -67,16 +67,24 @@ torch::Tensor luma_levels(const torch::Tensor & x) {
     return 0.299 * v.narrow(1, 0, 1) + 0.587 * v.narrow(1, 1, 1) + 0.114 * v.narrow(1, 2, 1);
 }
 
+namespace {
+
+// The luma's phase in turns from the cut, in [0, 1): the used phases, 0 to kPhaseSpan,
+// are 1 - kPhaseCut to kPhaseCut.
+torch::Tensor turns_from_cut(const torch::Tensor & x, double period) {
+    return torch::remainder(luma_levels(x) / period - kPhaseCut, 1.0);
+}
+
+}  // namespace
+
 torch::Tensor luma_phase(const torch::Tensor & x, double period) {
-    torch::Tensor turns = luma_levels(x) / period;
-    torch::Tensor phi   = turns * (2.0 * std::numbers::pi);
-    torch::Tensor line  = torch::remainder(turns - kPhaseCut, 1.0) * 4.0 - 2.0;
-    return torch::cat({ torch::sin(phi), torch::cos(phi), line }, 1);
+    torch::Tensor turns = turns_from_cut(x, period);
+    torch::Tensor phi   = (turns + kPhaseCut) * (2.0 * std::numbers::pi);
+    return torch::cat({ torch::sin(phi), torch::cos(phi), turns * 4.0 - 2.0 }, 1);
 }
 
 torch::Tensor phase_read(const torch::Tensor & x, double period) {
-    torch::Tensor turns = torch::remainder(luma_levels(x) / period - kPhaseCut, 1.0);  // used phases: 1/6..5/6
-    return ((turns - (1.0 - kPhaseCut)) / kPhaseSpan).clamp(0, 1) - 0.5;
+    return ((turns_from_cut(x, period) - (1.0 - kPhaseCut)) / kPhaseSpan).clamp(0, 1) - 0.5;
 }
 
 DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase_period(phase) {
