@@ -66,8 +66,14 @@ TEST_F(Engine, WholeImageEqualsTheNetworkOnTheEightBitGrid) {
     EXPECT_EQ(std::memcmp(expected.data_ptr<uint8_t>(), hybrid.img.data, 37 * 29 * 3), 0);
 }
 
+// For every architecture's reach: rehman2017-phase's decoder also reads the pilots
+// round each pixel, and its pilots lie where the whole picture puts them.
 TEST_F(Engine, TiledIsBitIdenticalToWholeImageOnOddSizes) {
-    for (auto [w, h, tile] : { std::tuple{ 97, 61, 32 }, std::tuple{ 131, 77, 45 }, std::tuple{ 64, 200, 33 } }) {
+    const std::string phase = dir.file("phase.safetensors");
+    steg::save_model(phase, steg::new_model(steg::kArchitecturePhase, 9, 36, 20));
+    for (auto [w, h, tile, model] : { std::tuple{ 97, 61, 32, model }, std::tuple{ 131, 77, 45, model },
+                                      std::tuple{ 64, 200, 33, model }, std::tuple{ 97, 61, 32, phase },
+                                      std::tuple{ 131, 77, 45, phase } }) {
         Image cover(w, h, STEG_FORMAT_RGB8), payload(w, h, STEG_FORMAT_GRAY8);
         Image whole(w, h, STEG_FORMAT_RGB8), tiled(w, h, STEG_FORMAT_RGB8);
         Image rev_whole(w, h, STEG_FORMAT_GRAY8), rev_tiled(w, h, STEG_FORMAT_GRAY8);
@@ -79,7 +85,7 @@ TEST_F(Engine, TiledIsBitIdenticalToWholeImageOnOddSizes) {
         EXPECT_TRUE(same_pixels(whole.img, tiled.img)) << w << "x" << h << " tile " << tile;
         ASSERT_EQ(steg_reveal(big.ctx, &whole.img, &rev_whole.img), STEG_OK);
         ASSERT_EQ(steg_reveal(small.ctx, &whole.img, &rev_tiled.img), STEG_OK);
-        EXPECT_TRUE(same_pixels(rev_whole.img, rev_tiled.img)) << w << "x" << h << " tile " << tile;
+        EXPECT_TRUE(same_pixels(rev_whole.img, rev_tiled.img)) << w << "x" << h << " tile " << tile << " " << model;
     }
 }
 
@@ -454,7 +460,8 @@ TEST_F(Engine, CosetModelReadsItsPeriodAndRefusesABadOne) {
 // (a whole one the other way round where half would leave 0..255); a pixel is clamped
 // only where neither way fits. The decoder's reading of it moves by at most 2 pi /
 // period per level of gray noise on the circle (sin, cos), and by 4 / period on the
-// line, which reads every phase the encoder uses, 0 to 2/3, as -4/3 to 4/3.
+// line, which reads every phase the encoder uses, 0 to 2/3, as -4/3 to 4/3; a shift of
+// the whole luma moves the pilots' offset by as much and the reading not at all.
 TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
     const double       period = 16;
     std::vector<float> levels;
@@ -497,16 +504,30 @@ TEST_F(Engine, PhaseHybridPutsTheLumaOnTheChosenPhase) {
         }
     }
     EXPECT_GT(clamped, 0) << "the extremes of the cube were tried";
-    // One level of gray noise moves the reading by 2 sin(pi / period) at most.
-    torch::Tensor h     = steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, 0.3), period);
-    torch::Tensor moved = steg::luma_phase(h + 1.0 / 255, period) - steg::luma_phase(h, period);
-    torch::Tensor dist  = moved.narrow(1, 0, 2).pow(2).sum(1).sqrt();
+    // The decoder's planes read a hybrid whose pilots carry the middle phase, as the
+    // model writes them (here every fourth pixel of the column). One level of gray noise
+    // on the other pixels moves their reading by 2 sin(pi / period) on the circle and
+    // 4 / period on the line; the same level on every pixel, pilots included (a
+    // channel's shift of the luma), moves nothing: the pilots measure it.
+    const torch::Tensor pilots = steg::phase_pilots(n, 1, {}, torch::kCPU);
+    auto with_pilots = [&](double s) {
+        return steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, s).masked_fill(pilots, steg::kPhaseSpan / 2), period);
+    };
+    torch::Tensor h     = with_pilots(0.3);
+    torch::Tensor moved = steg::luma_phase(h + pilots.logical_not() / 255.0, period) - steg::luma_phase(h, period);
+    torch::Tensor dist  = moved.narrow(1, 0, 2).pow(2).sum(1, true).sqrt().masked_select(pilots.logical_not());
     EXPECT_LE(dist.max().item<double>(), 2 * std::sin(std::numbers::pi / period) + 1e-4);
     EXPECT_GT(dist.min().item<double>(), 2 * std::sin(std::numbers::pi / period) - 1e-3);
-    EXPECT_NEAR(moved.narrow(1, 2, 1).abs().max().item<double>(), 4 / period, 1e-3);
+    EXPECT_NEAR(moved.narrow(1, 2, 1).masked_select(pilots.logical_not()).abs().max().item<double>(), 4 / period, 1e-3);
+    const int64_t random = 360;  // the random pixels, away from the cube's corners (whose pilots may clamp)
+    for (double shift : { -7.0, -3.5, 2.0, 6.5 }) {
+        const torch::Tensor o = steg::phase_offset(h + shift / 255, period, {}) - steg::phase_offset(h, period, {});
+        EXPECT_NEAR(o.narrow(2, 0, random).median().item<double>(), shift / period, 1e-3) << shift;
+        const torch::Tensor read = steg::phase_read(h + shift / 255, period) - steg::phase_read(h, period);
+        EXPECT_LT(read.narrow(2, 0, random).abs().max().item<double>(), 1e-3) << shift;
+    }
     for (double s : { 0.0, 0.25, 0.5, 2.0 / 3.0 }) {  // the line reads the phase linearly
-        torch::Tensor line = steg::luma_phase(steg::phase_hybrid(cover, torch::full({ 1, 1, n, 1 }, s), period), period)
-                                 .narrow(1, 2, 1);
+        torch::Tensor line = steg::luma_phase(with_pilots(s), period).narrow(1, 2, 1);
         // (pixels clamped at 0 or 255 aside: their median is the phase's)
         EXPECT_NEAR(line.median().item<double>(), 4 * (s + 1.0 / 6) - 2, 1e-3) << s;
     }

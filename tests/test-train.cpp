@@ -577,10 +577,17 @@ TEST(Train, PhaseRunTrainsItsEncoderAndItsModelLoadsAnywhere) {
         torch::Tensor host  = torch::rand({ 1, 3, 8, 8 }) * 0.5 - 0.25;
         torch::Tensor guest = torch::rand({ 1, 1, 8, 8 }) - 0.5;
         torch::Tensor h     = z.hybrid(host, z.encoder->forward(host, guest), guest);
-        torch::Tensor line  = steg::luma_phase(h, 20).narrow(1, 2, 1);
-        EXPECT_LT((line - (4 * ((guest + 0.5) * 2 / 3 + 1.0 / 6) - 2)).abs().max().item<float>(), 1e-3);
+        // Its pilots (rows and columns 0 and 4) read as the mean of their left and right
+        // neighbours' payload (the right one's alone at the left edge).
+        const torch::Tensor pilots = steg::phase_pilots(8, 8, {}, torch::kCPU);
+        torch::Tensor       right  = guest.roll(-1, 3), left = guest.roll(1, 3);
+        left.narrow(3, 0, 1).copy_(right.narrow(3, 0, 1));
+        const torch::Tensor seen = torch::where(pilots, (left + right) / 2, guest);
+        torch::Tensor       line = steg::luma_phase(h, 20).narrow(1, 2, 1);
+        EXPECT_LT((line - (4 * ((seen + 0.5) * 2 / 3 + 1.0 / 6) - 2)).abs().max().item<float>(), 1e-3);
         // and its decoder reads it back
-        EXPECT_LT((z.decoder->forward(h) - guest).abs().max().item<float>(), 1e-3);
+        EXPECT_LT((z.decoder->forward(h) - seen).abs().max().item<float>(), 1e-3);
+        EXPECT_LT(steg::phase_offset(h, 20, {}).abs().max().item<float>(), 1e-3) << "a float hybrid's pilots sit exactly";
         EXPECT_THROW(z.hybrid(host, z.encoder->forward(host, guest)), steg::Error) << "the payload is needed";
     }
     {  // training starts from that code: a new run's payload term on mid-gray covers is

@@ -232,7 +232,7 @@ void Engine::hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid,
         // The branches in the chosen precision; the 1x1 tail, which forms the hybrid's
         // values (2 % of the work), in fp32.
         torch::Tensor f = m.run(m.encoder_bf16, [&] { return m.model.encoder->features(host, guest); });
-        return to_u8(m.model.hybrid(host, m.model.encoder->tail->forward(f), guest));
+        return to_u8(m.model.hybrid(host, m.model.encoder->tail->forward(f), guest, { r.y, r.x }));
     };
     std::vector<uint8_t> rows_out;
     double               se = 0;
@@ -280,7 +280,8 @@ double Engine::reveal_rows(RowSource & hybrid, RowSink & payload, const Progress
     RowWindow   in(hybrid);
     auto        net = [&](const Rect & r) {
         torch::Tensor x   = to_planes(in.view(r.y, r.y + r.h), { r.x, 0, r.w, r.h }, 3).to(m.device);
-        torch::Tensor out = m.model.decoder->head(m.run(m.decoder_bf16, [&] { return m.model.decoder->features(x); }), x);
+        const Origin  at{ r.y, r.x };
+        torch::Tensor out = m.model.decoder->head(m.run(m.decoder_bf16, [&] { return m.model.decoder->features(x, at); }), x, at);
         if (!score) {
             return to_u8(out);
         }
@@ -302,7 +303,8 @@ double Engine::reveal_rows(RowSource & hybrid, RowSink & payload, const Progress
         }
         in.release_below(y0 + rows);
     };
-    run_tiled(width, hybrid.height(), m.tile, kDecoderRadius, planes, net, write, progress);
+    const int halo = kDecoderRadius + (m.model.output == EncoderOutput::phase ? kPhaseReach : 0);
+    run_tiled(width, hybrid.height(), m.tile, halo, planes, net, write, progress);
     return 1.0 - double(outside) / (double(width) * hybrid.height());
 }
 

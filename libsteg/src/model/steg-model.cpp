@@ -171,7 +171,7 @@ const char * Model::architecture() const {
 }
 
 torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out,
-                            const torch::Tensor & guest) const {
+                            const torch::Tensor & guest, const Origin & at) const {
     torch::Tensor out = encoder_out.to(torch::kFloat32);
     switch (output) {
         case EncoderOutput::change:
@@ -193,6 +193,7 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
             // the payload term push g without end where a channel shifts the reading past
             // an end (videoconvert's darkening), and training diverged.
             torch::Tensor s = (guest.to(torch::kFloat32) + 0.5 + out.mean(1, /*keepdim=*/true)).clamp(0, 1);
+            s = torch::where(phase_pilots(s.size(2), s.size(3), at, s.device()), torch::full_like(s, 0.5), s);
             return phase_hybrid(host, s * kPhaseSpan, phase_period);
         }
         case EncoderOutput::hybrid:

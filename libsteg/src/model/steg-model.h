@@ -122,9 +122,10 @@ struct Model {
 
     // The zero-centred float hybrid from the cover and the encoder's output (in fp32,
     // whatever precision the encoder ran in); rehman2017-phase also takes the payload
-    // (`guest`, zero-centred, N x 1 x H x W).
+    // (`guest`, zero-centred, N x 1 x H x W) and where the image lies in the whole
+    // picture (`at`: its pilots, phase_pilots(), carry the middle phase).
     torch::Tensor hybrid(const torch::Tensor & host, const torch::Tensor & encoder_out,
-                         const torch::Tensor & guest = {}) const;
+                         const torch::Tensor & guest = {}, const Origin & at = {}) const;
 };
 
 // A fresh model of `architecture`: Xavier-uniform weights, metadata naming the

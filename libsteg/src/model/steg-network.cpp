@@ -3,6 +3,7 @@
 #include "steg-network.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/functional/padding.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
@@ -67,24 +68,79 @@ torch::Tensor luma_levels(const torch::Tensor & x) {
     return 0.299 * v.narrow(1, 0, 1) + 0.587 * v.narrow(1, 1, 1) + 0.114 * v.narrow(1, 2, 1);
 }
 
+torch::Tensor phase_pilots(int64_t h, int64_t w, const Origin & at, const torch::Device & device) {
+    const auto    opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    torch::Tensor rows = (torch::arange(h, opts) + at.y).remainder(kPilotStride).eq(0);
+    torch::Tensor cols = (torch::arange(w, opts) + at.x).remainder(kPilotStride).eq(0);
+    return rows.view({ 1, 1, h, 1 }).logical_and(cols.view({ 1, 1, 1, w }));
+}
+
 namespace {
 
-// The luma's phase in turns from the cut, in [0, 1): the used phases, 0 to kPhaseSpan,
-// are 1 - kPhaseCut to kPhaseCut.
-torch::Tensor turns_from_cut(const torch::Tensor & x, double period) {
-    return torch::remainder(luma_levels(x) / period - kPhaseCut, 1.0);
+// The first pilot row (or column) of a tile whose first row is `origin` (>= 0).
+int64_t first_pilot(int64_t origin) {
+    return (kPilotStride - origin % kPilotStride) % kPilotStride;
+}
+
+// phase_offset() from the luma in levels.
+torch::Tensor offset_of(const torch::Tensor & luma, double period, const Origin & at) {
+    namespace F        = torch::nn::functional;
+    const int64_t h    = luma.size(2), w = luma.size(3);
+    const int64_t fy   = first_pilot(at.y), fx = first_pilot(at.x);
+    torch::Tensor p    = luma.detach().slice(2, fy, h, kPilotStride).slice(3, fx, w, kPilotStride);
+    if (p.numel() == 0) {
+        return torch::zeros({ luma.size(0), 1, h, w }, luma.options());
+    }
+    // A pilot's luma is kPhaseSpan / 2 turns into the used phases: 1/2 turn from the cut.
+    // Summed over the window of pilots round each (zeros past the image's edge: the
+    // sums' angle does not depend on their count).
+    torch::Tensor a    = (p / period - kPhaseCut - 0.5) * (2.0 * std::numbers::pi);
+    auto          box  = [](const torch::Tensor & t) {
+        return torch::avg_pool2d(t, 2 * kPilotWindow + 1, /*stride=*/1, /*padding=*/kPilotWindow);
+    };
+    torch::Tensor turn = torch::atan2(box(torch::sin(a)), box(torch::cos(a))) / (2.0 * std::numbers::pi);
+    // Each pixel takes the estimate of the pilot at or above and left of it (the first
+    // pilot's for the rows and columns before it).
+    turn = turn.repeat_interleave(kPilotStride, 2).repeat_interleave(kPilotStride, 3);
+    turn = F::pad(turn, F::PadFuncOptions({ fx, 0, fy, 0 }).mode(torch::kReplicate));
+    return turn.narrow(2, 0, h).narrow(3, 0, w);
+}
+
+// The luma's phase in turns from the cut, less the pilots' offset, in [0, 1): the used
+// phases, 0 to kPhaseSpan, are 1 - kPhaseCut to kPhaseCut.
+torch::Tensor turns_from_cut(const torch::Tensor & x, double period, const Origin & at) {
+    torch::Tensor luma = luma_levels(x);
+    return torch::remainder(luma / period - kPhaseCut - offset_of(luma, period, at), 1.0);
+}
+
+// `planes` with each pilot's value replaced by the mean of its left and right
+// neighbours' (the one neighbour's at the image's edge).
+torch::Tensor between_pilots(const torch::Tensor & planes, const Origin & at) {
+    namespace F     = torch::nn::functional;
+    const int64_t w = planes.size(3);
+    if (w < 2) {
+        return planes;  // no neighbour
+    }
+    torch::Tensor padded = F::pad(planes, F::PadFuncOptions({ 1, 1, 0, 0 }).mode(torch::kReflect));
+    torch::Tensor sides  = (padded.narrow(3, 0, w) + padded.narrow(3, 2, w)) * 0.5;
+    return torch::where(phase_pilots(planes.size(2), w, at, planes.device()), sides, planes);
 }
 
 }  // namespace
 
-torch::Tensor luma_phase(const torch::Tensor & x, double period) {
-    torch::Tensor turns = turns_from_cut(x, period);
-    torch::Tensor phi   = (turns + kPhaseCut) * (2.0 * std::numbers::pi);
-    return torch::cat({ torch::sin(phi), torch::cos(phi), turns * 4.0 - 2.0 }, 1);
+torch::Tensor phase_offset(const torch::Tensor & x, double period, const Origin & at) {
+    return offset_of(luma_levels(x), period, at);
 }
 
-torch::Tensor phase_read(const torch::Tensor & x, double period) {
-    return ((turns_from_cut(x, period) - (1.0 - kPhaseCut)) / kPhaseSpan).clamp(0, 1) - 0.5;
+torch::Tensor luma_phase(const torch::Tensor & x, double period, const Origin & at) {
+    torch::Tensor turns = turns_from_cut(x, period, at);
+    torch::Tensor phi   = (turns + kPhaseCut) * (2.0 * std::numbers::pi);
+    return between_pilots(torch::cat({ torch::sin(phi), torch::cos(phi), turns * 4.0 - 2.0 }, 1), at);
+}
+
+torch::Tensor phase_read(const torch::Tensor & x, double period, const Origin & at) {
+    torch::Tensor s = ((turns_from_cut(x, period, at) - (1.0 - kPhaseCut)) / kPhaseSpan).clamp(0, 1) - 0.5;
+    return between_pilots(s, at);
 }
 
 DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase_period(phase) {
@@ -98,16 +154,16 @@ DecoderImpl::DecoderImpl(int period, double phase) : coset_period(period), phase
     net = register_module("net", seq);
 }
 
-torch::Tensor DecoderImpl::forward(const torch::Tensor & x) {
-    return head(features(x), x);
+torch::Tensor DecoderImpl::forward(const torch::Tensor & x, const Origin & at) {
+    return head(features(x, at), x, at);
 }
 
-torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
+torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) {
     torch::Tensor y = x;
     if (coset_period > 0) {
         y = torch::cat({ x.to(torch::kFloat32), coset_residue(x, coset_period) }, 1);
     } else if (phase_period > 0) {
-        y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period) }, 1);
+        y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period, at) }, 1);
     }
     for (auto it = net->begin(); it + 1 != net->end(); ++it) {
         y = it->forward(y);
@@ -115,9 +171,9 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x) {
     return y;
 }
 
-torch::Tensor DecoderImpl::head(const torch::Tensor & f, const torch::Tensor & x) {
+torch::Tensor DecoderImpl::head(const torch::Tensor & f, const torch::Tensor & x, const Origin & at) {
     torch::Tensor out = (net->end() - 1)->forward(f);
-    return phase_period > 0 ? out.to(torch::kFloat32) + phase_read(x, phase_period) : out;
+    return phase_period > 0 ? out.to(torch::kFloat32) + phase_read(x, phase_period, at) : out;
 }
 
 void xavier_init(nn::Module & module, c10::optional<at::Generator> generator) {
