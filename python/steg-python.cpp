@@ -125,7 +125,9 @@ steg_image steg_py_view(py::array_t<uint8_t, py::array::c_style> & a, bool colou
     img.height = (int32_t) a.shape(0);
     img.width  = (int32_t) a.shape(1);
     img.stride = 0;
-    img.data   = a.mutable_data();
+    // Every view is an input, which libsteg only reads: a read-only array (numpy.asarray
+    // of a Pillow image) is as good as any.
+    img.data = const_cast<uint8_t *>(a.data());
     return img;
 }
 

@@ -98,6 +98,21 @@ def test_views_and_non_contiguous_arrays_are_read_correctly(ctx, pair):
                                   ctx.hide(np.ascontiguousarray(flipped), np.ascontiguousarray(payload[:, ::-1])))
 
 
+def test_read_only_arrays_are_taken(ctx, pair):
+    # numpy.asarray of a Pillow image is read-only, and so is what a memory map or
+    # another library lends; hide, reveal and prepare_payload only read their inputs.
+    cover, payload = pair
+    expected = ctx.hide(cover, payload)
+    locked_cover, locked_payload = cover.copy(), payload.copy()
+    locked_cover.flags.writeable = locked_payload.flags.writeable = False
+    hybrid = ctx.hide(locked_cover, locked_payload)
+    np.testing.assert_array_equal(hybrid, expected)
+    hybrid.flags.writeable = False
+    np.testing.assert_array_equal(ctx.reveal(hybrid), ctx.reveal(expected))
+    np.testing.assert_array_equal(steg.prepare_payload(locked_cover, 64, 48), steg.prepare_payload(cover, 64, 48))
+    assert steg.psnr(hybrid, locked_cover) == steg.psnr(expected, cover)
+
+
 def test_payload_score_tells_a_hybrid_from_a_clean_photo(ctx, pair):
     cover, payload = pair
     threshold = ctx.payload_score_threshold
