@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from libsteg_ctypes import Libsteg  # noqa: E402
+from steg_build import Libsteg  # noqa: E402
 
 
 def psnr(a, b):

@@ -28,7 +28,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from libsteg_ctypes import Libsteg, make_pairs  # noqa: E402
+from steg_build import Libsteg, make_pairs  # noqa: E402
 
 
 def scores(steg, folder, tag):
@@ -71,7 +71,7 @@ def write_metadata(path, extra):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("build", help="build folder (holds libsteg/libsteg.so)")
+    ap.add_argument("build", help="build folder (holds the steg Python module, python/steg)")
     ap.add_argument("model", help="model file (.safetensors)")
     ap.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "datasets", "bsds"),
                     help="BSDS500 folder (with train/ and test/)")

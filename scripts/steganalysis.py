@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from libsteg_ctypes import Libsteg, make_pairs  # noqa: E402
+from steg_build import Libsteg, make_pairs  # noqa: E402
 
 
 class Steganalyser(nn.Module):
