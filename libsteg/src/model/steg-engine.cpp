@@ -303,8 +303,7 @@ double Engine::reveal_rows(RowSource & hybrid, RowSink & payload, const Progress
         }
         in.release_below(y0 + rows);
     };
-    const int halo = kDecoderRadius + (m.model.output == EncoderOutput::phase ? kPhaseReach : 0);
-    run_tiled(width, hybrid.height(), m.tile, halo, planes, net, write, progress);
+    run_tiled(width, hybrid.height(), m.tile, m.model.decoder->reach(), planes, net, write, progress);
     return 1.0 - double(outside) / (double(width) * hybrid.height());
 }
 

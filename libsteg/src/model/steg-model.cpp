@@ -193,7 +193,7 @@ torch::Tensor Model::hybrid(const torch::Tensor & host, const torch::Tensor & en
             // the payload term push g without end where a channel shifts the reading past
             // an end (videoconvert's darkening), and training diverged.
             torch::Tensor s = (guest.to(torch::kFloat32) + 0.5 + out.mean(1, /*keepdim=*/true)).clamp(0, 1);
-            s = torch::where(phase_pilots(s.size(2), s.size(3), at, s.device()), torch::full_like(s, 0.5), s);
+            s = s.masked_fill(phase_pilots(s.size(2), s.size(3), at, s.device()), 0.5);
             return phase_hybrid(host, s * kPhaseSpan, phase_period);
         }
         case EncoderOutput::hybrid:

@@ -120,6 +120,9 @@ struct DecoderImpl : torch::nn::Module {
     // phase reads it (phase_read()): the network learns a correction to that reading.
     torch::Tensor features(const torch::Tensor & hybrid, const Origin & at = {});
     torch::Tensor head(const torch::Tensor & features, const torch::Tensor & hybrid, const Origin & at = {});
+    // How far from a pixel its reading looks: the halo that makes tiled reveal exact
+    // (kDecoderRadius, and kPhaseReach more with a phase_period).
+    int reach() const { return kDecoderRadius + (phase_period > 0 ? kPhaseReach : 0); }
 
     torch::nn::Sequential net{ nullptr };
     int                   coset_period = 0;
