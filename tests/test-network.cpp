@@ -122,3 +122,30 @@ TEST(Network, SeededInitIsTheManualSeedOneAndIgnoresOtherThreadsDraws) {
     }
     EXPECT_FALSE(torch::equal(steg::new_model(steg::kArchitecture, 12).encoder->parameters()[0], b[0]));
 }
+
+// Inference builds a coset decoder's input in one pass (coset_input); training
+// differentiates the tensor path. Both must give the decoder the same numbers, or a
+// model would reveal differently from how it was trained and validated.
+TEST(Network, CosetInputIsTheTensorPathsExactly) {
+    torch::manual_seed(5);
+    for (int period : { 24, 36, 7 }) {
+        // 8-bit pixels as the engine and the trainer make them (bytes / 255 - 0.5), with
+        // the extremes of the sum (0 and 765) and a multiple of M.
+        torch::Tensor bytes = torch::randint(0, 256, { 2, 3, 37, 29 }, torch::kUInt8);
+        bytes.index_put_({ 0, torch::indexing::Slice(), 0, 0 }, 0);
+        bytes.index_put_({ 0, torch::indexing::Slice(), 0, 1 }, 255);
+        bytes.index_put_({ 0, torch::indexing::Slice(), 0, 2 }, period);
+        torch::Tensor x = bytes.to(torch::kFloat32).mul_(1.0f / 255.0f).sub_(0.5f);
+        torch::Tensor want = torch::cat({ x, steg::coset_residue(x, period) }, 1);
+        for (const auto & in : { x, x.contiguous(at::MemoryFormat::ChannelsLast) }) {
+            torch::Tensor got = steg::coset_input(in, period);
+            EXPECT_TRUE(torch::equal(got, want)) << "period " << period;
+        }
+        // The decoder takes it where no gradient is asked for, and reads as in training.
+        steg::Decoder dec(period, 0);
+        torch::Tensor trained = dec->forward(x.contiguous(at::MemoryFormat::ChannelsLast));
+        ASSERT_TRUE(trained.requires_grad());
+        c10::InferenceMode guard;
+        EXPECT_TRUE(torch::allclose(dec->forward(x.contiguous(at::MemoryFormat::ChannelsLast)), trained.detach(), 0, 1e-6));
+    }
+}

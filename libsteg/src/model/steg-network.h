@@ -48,6 +48,11 @@ TORCH_MODULE(Encoder);
 // over period / 4), so a trainer's gradient reaches the hybrid.
 torch::Tensor coset_residue(const torch::Tensor & x, int period);
 
+// [x, coset_residue(x, period)] as one N x 4 x H x W channels-last tensor of a float CPU
+// x, built in one pass over the pixels with the tensor path's values exactly; no
+// gradient. A coset decoder's input wherever no gradient is asked for (inference).
+torch::Tensor coset_input(const torch::Tensor & x, int period);
+
 // The brightness of a zero-centred image in 8-bit levels, BT.601's weights
 // (0.299 R + 0.587 G + 0.114 B), as N x 1 x H x W. A change equal in R, G and B moves it
 // (and BT.709's luma) by that change.
