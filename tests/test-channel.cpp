@@ -223,18 +223,19 @@ TEST(Channel, H264StandInMatchesX264) {
 }
 
 TEST(Channel, MixTextRoundTrips) {
-    const auto mix = steg::parse_transport("none,yuv420,yuv420:bt709,jpeg:50-95,h264:24,noise:1.5,resize:0.5-1");
-    ASSERT_EQ(mix.size(), 7u);
-    EXPECT_EQ(steg::transport_text(mix), "none,yuv420:bt601,yuv420:bt709,jpeg:50-95,h264:24,noise:1.5,resize:0.5-1");
+    const auto mix = steg::parse_transport("none,yuv420,yuv420:bt709,jpeg:50-95,h264:24,noise:1.5,resize:0.5-1,cast");
+    ASSERT_EQ(mix.size(), 8u);
+    EXPECT_EQ(steg::transport_text(mix),
+              "none,yuv420:bt601,yuv420:bt709,jpeg:50-95,h264:24,noise:1.5,resize:0.5-1,cast:3");
     EXPECT_EQ(steg::transport_text(steg::parse_transport(steg::transport_text(mix))), steg::transport_text(mix));
     EXPECT_EQ(steg::transport_text(steg::parse_transport("jpeg")), "jpeg:50-95");  // the defaults are written out
     EXPECT_TRUE(steg::transport_covers_yuv420(mix));
-    EXPECT_FALSE(steg::transport_covers_yuv420(steg::parse_transport("none,jpeg:90,noise:2")));
+    EXPECT_FALSE(steg::transport_covers_yuv420(steg::parse_transport("none,jpeg:90,noise:2,cast:2")));
 }
 
 TEST(Channel, BadMixesAreRefusedInWords) {
     for (const char * bad : { "", "jpeg,", "jpg:90", "jpeg:0", "jpeg:95-50", "jpeg:90.5", "h264:52", "noise:x",
-                              "resize:2", "yuv420:bt2020", "none:1", "jpeg:-5" }) {
+                              "resize:2", "yuv420:bt2020", "none:1", "jpeg:-5", "cast:33", "cast:-1" }) {
         try {
             steg::parse_transport(bad);
             ADD_FAILURE() << "'" << bad << "' was accepted";
@@ -243,6 +244,33 @@ TEST(Channel, BadMixesAreRefusedInWords) {
             EXPECT_NE(std::string(e.what()).find("--transport"), std::string::npos) << e.what();
         }
     }
+}
+
+// A cast moves each image's R, G and B by its own whole amounts, within the strength,
+// and every pixel of an image alike (away from 0 and 255, where the grid clips).
+TEST(Channel, CastShiftsEachImagesColoursByItsOwnAmounts) {
+    Image a(40, 30, STEG_FORMAT_RGB8), b(40, 30, STEG_FORMAT_RGB8);
+    steg_test::fill_synthetic(a.img, 3);
+    steg_test::fill_synthetic(b.img, 4);
+    at::Tensor x = torch::cat({ to_tensor(a.img), to_tensor(b.img) }, 0).clamp(-0.45, 0.45);
+    x            = ((x + 0.5) * 255.0).round() / 255.0 - 0.5;  // away from the ends, on the grid
+    std::set<std::vector<int>> shifts;
+    for (uint64_t key = 0; key < 20; ++key) {
+        const steg::ChannelDraw d = steg::draw_channel(steg::parse_transport("cast:2-4"), key);
+        ASSERT_EQ(int(d.channel.kind), int(steg::ChannelKind::cast));
+        const at::Tensor moved = ((steg::apply_channel(x, d) - x) * 255.0).round();
+        for (int64_t n = 0; n < 2; ++n) {
+            std::vector<int> s;
+            for (int64_t c = 0; c < 3; ++c) {
+                const at::Tensor plane = moved[n][c];
+                EXPECT_EQ(plane.min().item<double>(), plane.max().item<double>()) << "one shift per image and colour";
+                EXPECT_LE(std::abs(plane.min().item<double>()), std::ceil(d.strength));
+                s.push_back(int(plane.min().item<double>()));
+            }
+            shifts.insert(s);
+        }
+    }
+    EXPECT_GE(shifts.size(), 20u) << "each image of each draw has its own shifts (40 drawn)";
 }
 
 TEST(Channel, DrawsAreReproducibleAndCoverTheMix) {
@@ -269,7 +297,7 @@ TEST(Channel, DrawsAreReproducibleAndCoverTheMix) {
 TEST(Channel, EveryStandInPassesAGradientAndStaysOnTheGrid) {
     Image img(37, 29, STEG_FORMAT_RGB8);
     steg_test::fill_synthetic(img.img, 7);
-    for (const char * mix : { "yuv420", "jpeg:60", "h264:26", "noise:2", "resize:0.6" }) {
+    for (const char * mix : { "yuv420", "jpeg:60", "h264:26", "noise:2", "resize:0.6", "cast:3" }) {
         steg::ChannelDraw d = steg::draw_channel(steg::parse_transport(mix), 1);
         at::Tensor        x = to_tensor(img.img).requires_grad_(true);
         at::Tensor        y = steg::apply_channel(x, d);

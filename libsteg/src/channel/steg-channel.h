@@ -27,13 +27,14 @@ enum class ChannelKind {
     h264,    // yuv420, then 4x4 blocks of the H.264 core transform quantised at a QP
     noise,   // Gaussian noise of a standard deviation in 8-bit levels
     resize,  // down by a factor and back to the size (bilinear both ways)
+    cast,    // a colour cast: each image's R, G and B shifted by up to a number of levels
 };
 
 enum class YuvMatrix { bt601, bt709 };
 
 // One channel of a mix and the range its strength is drawn from (uniformly, per batch):
 // jpeg: quality 1..100; h264: QP 0..51; noise: sigma in levels; resize: the factor in
-// (0, 1]. Unused for none and yuv420.
+// (0, 1]; cast: the largest shift in levels. Unused for none and yuv420.
 struct Channel {
     ChannelKind kind   = ChannelKind::none;
     YuvMatrix   matrix = YuvMatrix::bt601;  // yuv420 and h264
