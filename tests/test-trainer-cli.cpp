@@ -316,5 +316,6 @@ TEST(TrainerCli, TransportTrainsThroughTheChannelsAndIsRecorded) {
     // A bad mix is refused before any data is read, with what is accepted.
     ASSERT_EQ(run(train + " --transport jpeg:500 -o " + d.file("x.safetensors"), d, &out, &err), 2) << err;
     EXPECT_NE(err.find("jpeg[:QUALITY or LO-HI"), std::string::npos) << err;
+    EXPECT_EQ(err.find("--transport: --transport"), std::string::npos) << "the option named once: " << err;
     EXPECT_FALSE(steg_test::file_exists(d.file("x.safetensors")));
 }

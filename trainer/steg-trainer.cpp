@@ -34,7 +34,8 @@ const CLI::Validator transport_mix(
         try {
             steg::parse_transport(text);
         } catch (const steg::Error & e) {
-            return e.what();
+            const std::string why = e.what(), own = "--transport: ";  // CLI11 names the option itself
+            return why.rfind(own, 0) == 0 ? why.substr(own.size()) : why;
         }
         return "";
     },
