@@ -196,8 +196,10 @@ TEST(Channel, Yuv420StandInMatchesVideoconvert) {
         const Agreement a = compare(std::string("yuv420:") + m, 0, [m](const steg_image & img) {
             return through_gst(img, std::string("videoconvert ! video/x-raw,format=I420,colorimetry=") + m);
         });
-        EXPECT_GE(a.worst_match, 40.0) << m;
-        EXPECT_LE(a.worst_offset, 0.5) << m;
+        // Byte for byte on GStreamer 1.22 (inf dB); 60 dB leaves room for another
+        // release rounding a few samples its own way, not for a wrong constant or cast.
+        EXPECT_GE(a.worst_match, 60.0) << m;
+        EXPECT_LE(a.worst_offset, 0.05) << m;
     }
 }
 

@@ -46,7 +46,7 @@ std::array<at::Tensor, 3> rgb_to_ycbcr(const at::Tensor & rgb, YuvMatrix m, bool
     return { ey, 128 + pb, 128 + pr };
 }
 
-at::Tensor ycbcr_to_rgb(const std::array<at::Tensor, 3> & p, YuvMatrix m, bool limited, double darken = 0) {
+at::Tensor ycbcr_to_rgb(const std::array<at::Tensor, 3> & p, YuvMatrix m, bool limited) {
     const auto [kr, kb] = luma_weights(m);
     const double kg = 1.0 - kr - kb;
     at::Tensor   ey = p[0], pb = p[1] - 128, pr = p[2] - 128;
@@ -57,7 +57,7 @@ at::Tensor ycbcr_to_rgb(const std::array<at::Tensor, 3> & p, YuvMatrix m, bool l
     }
     at::Tensor r = ey + 2 * (1 - kr) * pr, b = ey + 2 * (1 - kb) * pb;
     at::Tensor g = (ey - kr * r - kb * b) / kg;
-    return to_byte(torch::cat({ r, g, b }, 1) - darken);
+    return to_byte(torch::cat({ r, g, b }, 1));
 }
 
 // Pads a plane on the right and bottom by repeating its last row and column (what
@@ -71,15 +71,9 @@ at::Tensor pad_to(const at::Tensor & p, int64_t m) {
     return F::pad(p, F::PadFuncOptions({ 0, pw, 0, ph }).mode(torch::kReplicate));
 }
 
-// To a byte by truncation, as videoconvert's 8-bit fixed-point conversions store one.
-at::Tensor to_byte_floor(const at::Tensor & t) {
-    return t + (t.floor().clamp(0, 255) - t).detach();
-}
-
-// 4:2:0: the mean of each 2x2 block, on the 8-bit grid (`truncate`: rounded down).
-at::Tensor chroma_down(const at::Tensor & c, bool truncate = false) {
-    at::Tensor m = F::avg_pool2d(pad_to(c, 2), F::AvgPool2dFuncOptions(2));
-    return truncate ? to_byte_floor(m) : to_byte(m);
+// libjpeg's 4:2:0: the mean of each 2x2 block, on the 8-bit grid.
+at::Tensor chroma_down(const at::Tensor & c) {
+    return to_byte(F::avg_pool2d(pad_to(c, 2), F::AvgPool2dFuncOptions(2)));
 }
 
 // Back to h x w by bilinear interpolation between the block centres (libjpeg's "fancy"
@@ -159,22 +153,80 @@ at::Tensor jpeg(const at::Tensor & rgb, int quality) {
     return ycbcr_to_rgb({ y, cb, cr }, YuvMatrix::bt601, false);
 }
 
-// 4:2:0 as GStreamer's videoconvert makes it and takes it back (measured against
-// GStreamer 1.22 and 1.26 in tests/test-channel.cpp): its 8-bit fixed-point conversion
-// truncates Y', Cb and Cr, and takes the mean of each 2x2 block for chroma; the way back
-// repeats each chroma sample over its block, and comes out about 2.3 levels darker than
-// the exact inverse (its integer constants).
-constexpr double kVideoconvertDarkening = 2.3;
+// 4:2:0 as GStreamer's videoconvert makes it and takes it back, to the byte (measured
+// against GStreamer 1.22 on every 8-bit triple tried, tests/test-channel.cpp): its
+// integer conversions, whose value the stand-in computes exactly, while the gradient
+// flows through the exact real-valued conversion (straight through).
+//  - RGB to Y'CbCr: each plane (a R + b G + c B) >> 8 plus 16 or 128, the integer
+//    weights below, truncated;
+//  - 4:2:0: each chroma sample the rounded-up mean of its block's two rows' rounded-up
+//    means, ((a + c + 1) >> 1 for each column, then the same across);
+//  - back: each chroma sample repeated over its block, then with Y' - 128, Cb - 128 and
+//    Cr - 128 as signed bytes widened to 16 bits by repeating the byte (x * 257), each
+//    product with the weights below kept as its high 16 bits, summed and saturated. Y'
+//    loses its offset of 16 on this path, so a picture comes back about 2.4 levels
+//    darker, and G, the sum of two truncated products, half a level more; a colourful
+//    picture's chroma, averaged upwards, leaves it another level or two lower in G than
+//    in R and B.
+struct VideoconvertWeights {
+    int to[3][3];           // Y', Cb, Cr from R, G, B, in 1/256
+    int y, v_r, u_b, u_g, v_g;  // back: the high-16-bit multipliers
+};
+
+const VideoconvertWeights & videoconvert_weights(YuvMatrix m) {
+    static const VideoconvertWeights bt601{ { { 66, 129, 25 }, { -38, -74, 112 }, { 112, -94, -18 } }, 298, 409, 516, -100, -208 };
+    static const VideoconvertWeights bt709{ { { 47, 157, 16 }, { -26, -87, 112 }, { 112, -102, -10 } }, 298, 459, 541, -55, -136 };
+    return m == YuvMatrix::bt709 ? bt709 : bt601;
+}
+
+// `exact`'s value with `smooth`'s gradient.
+at::Tensor straight_through(const at::Tensor & smooth, const at::Tensor & exact) {
+    return smooth + (exact.to(smooth.scalar_type()) - smooth).detach();
+}
+
+// videoconvert's rounded-up mean of two samples.
+at::Tensor mean_up(const at::Tensor & a, const at::Tensor & b) {
+    return torch::floor((a + b + 1) * 0.5);
+}
 
 std::array<at::Tensor, 3> to_yuv420(const at::Tensor & rgb, YuvMatrix m) {
-    auto p = rgb_to_ycbcr(rgb, m, true);
-    return { to_byte_floor(p[0]), chroma_down(p[1], true), chroma_down(p[2], true) };
+    const auto &  k      = videoconvert_weights(m);
+    auto          smooth = rgb_to_ycbcr(rgb, m, true);
+    at::Tensor    bytes  = rgb.detach().round().clamp(0, 255).to(torch::kFloat64);  // exact in doubles
+    std::array<at::Tensor, 3> p;
+    for (int c = 0; c < 3; ++c) {
+        at::Tensor sum = k.to[c][0] * bytes.narrow(1, 0, 1) + k.to[c][1] * bytes.narrow(1, 1, 1) +
+                         k.to[c][2] * bytes.narrow(1, 2, 1);
+        at::Tensor exact = (torch::floor(sum / 256.0) + (c == 0 ? 16 : 128)).clamp(0, 255);
+        if (c == 0) {
+            p[c] = straight_through(smooth[c], exact);
+            continue;
+        }
+        at::Tensor e = pad_to(exact, 2), s = F::avg_pool2d(pad_to(smooth[c], 2), F::AvgPool2dFuncOptions(2));
+        const int64_t h = e.size(2), w = e.size(3);
+        at::Tensor cols = mean_up(e.slice(2, 0, h, 2), e.slice(2, 1, h, 2));  // the two rows of each block
+        p[c]            = straight_through(s, mean_up(cols.slice(3, 0, w, 2), cols.slice(3, 1, w, 2)));
+    }
+    return p;
 }
 
 at::Tensor from_yuv420(const std::array<at::Tensor, 3> & p, YuvMatrix m) {
+    const auto &  k = videoconvert_weights(m);
     const int64_t h = p[0].size(2), w = p[0].size(3);
-    return ycbcr_to_rgb({ p[0], chroma_repeat(p[1], h, w), chroma_repeat(p[2], h, w) }, m, true,
-                        kVideoconvertDarkening);
+    std::array<at::Tensor, 3> planes = { p[0], chroma_repeat(p[1], h, w), chroma_repeat(p[2], h, w) };
+    // The way back's value: bytes less 128 widened as x * 257 (+ 256 below zero), times
+    // a weight, high 16 bits (an arithmetic shift: floor).
+    std::array<at::Tensor, 3> wide;
+    for (int c = 0; c < 3; ++c) {
+        at::Tensor b = planes[c].detach().round().clamp(0, 255).to(torch::kFloat64) - 128;
+        wide[c]      = b * 257 + (b < 0).to(torch::kFloat64) * 256;
+    }
+    auto       high = [](const at::Tensor & x, int weight) { return torch::floor(x * weight / 65536.0); };
+    at::Tensor y    = high(wide[0], k.y);
+    at::Tensor r = y + high(wide[2], k.v_r), b = y + high(wide[1], k.u_b);
+    at::Tensor g = y + high(wide[1], k.u_g) + high(wide[2], k.v_g);
+    at::Tensor exact = torch::cat({ r, g, b }, 1).clamp(-128, 127) + 128;
+    return straight_through(ycbcr_to_rgb(planes, m, true), exact);
 }
 
 // H.264's quantiser step at QP (doubling every 6), and the chroma QP of a luma QP.
