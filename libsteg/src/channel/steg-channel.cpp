@@ -19,9 +19,14 @@ namespace {
 namespace F = torch::nn::functional;
 
 
+// `exact`'s value with `smooth`'s gradient (straight through).
+at::Tensor straight_through(const at::Tensor & smooth, const at::Tensor & exact) {
+    return smooth + (exact.to(smooth.scalar_type()) - smooth).detach();
+}
+
 // To a byte (0..255) as a codec stores a sample.
 at::Tensor to_byte(const at::Tensor & t) {
-    return t + (t.round().clamp(0, 255) - t).detach();
+    return straight_through(t, t.round().clamp(0, 255));
 }
 
 struct Luma {
@@ -118,7 +123,7 @@ at::Tensor block_quantise(const at::Tensor & plane, const at::Tensor & t, const 
     at::Tensor    blocks = plane.reshape({ N, h / n, n, w / n, n });
     at::Tensor    c      = torch::einsum("ki,nhiwj,lj->nhkwl", { tt, blocks, tt }) / q;
     at::Tensor    level  = offset == 0.5 ? c.round() : c.sign() * torch::floor(c.abs() + offset);
-    c                    = (c + (level - c).detach()) * q;
+    c                    = straight_through(c, level) * q;
     return torch::einsum("ki,nhkwl,lj->nhiwj", { tt, c, tt }).reshape({ N, 1, h, w });
 }
 
@@ -178,11 +183,6 @@ const VideoconvertWeights & videoconvert_weights(YuvMatrix m) {
     static const VideoconvertWeights bt601{ { { 66, 129, 25 }, { -38, -74, 112 }, { 112, -94, -18 } }, 298, 409, 516, -100, -208 };
     static const VideoconvertWeights bt709{ { { 47, 157, 16 }, { -26, -87, 112 }, { 112, -102, -10 } }, 298, 459, 541, -55, -136 };
     return m == YuvMatrix::bt709 ? bt709 : bt601;
-}
-
-// `exact`'s value with `smooth`'s gradient.
-at::Tensor straight_through(const at::Tensor & smooth, const at::Tensor & exact) {
-    return smooth + (exact.to(smooth.scalar_type()) - smooth).detach();
 }
 
 // videoconvert's rounded-up mean of two samples.
