@@ -126,6 +126,42 @@ TEST(Network, SeededInitIsTheManualSeedOneAndIgnoresOtherThreadsDraws) {
 // Inference builds a coset decoder's input in one pass (coset_input); training
 // differentiates the tensor path. Both must give the decoder the same numbers, or a
 // model would reveal differently from how it was trained and validated.
+// At inference on the CPU in fp32 the decoder's narrow layers (16 -> 8 -> 8 -> 3 -> 3)
+// run through steg-narrow.h's kernels; with a gradient, through libtorch's convs. The
+// two must give the same features (to float rounding) on every pixel, the borders of
+// odd and tiny images included, for each decoder's first layer.
+TEST(Network, NarrowLayersComputeWhatLibtorchDoes) {
+    torch::manual_seed(11);
+    for (const auto & [coset, phase] : { std::pair{ 0, 0.0 }, std::pair{ 36, 0.0 }, std::pair{ 0, 20.0 } }) {
+        steg::Decoder dec(coset, phase);
+        ASSERT_TRUE(dec->narrow_tail());
+        {
+            torch::NoGradGuard no_grad;
+            for (auto & p : dec->named_parameters()) {
+                if (p.key().find("bias") != std::string::npos) {
+                    p.value().uniform_(-0.2, 0.2);  // Xavier's biases are zero: give them work
+                }
+            }
+        }
+        for (const auto & shape : { std::vector<int64_t>{ 2, 3, 37, 29 }, std::vector<int64_t>{ 1, 3, 3, 5 },
+                                    std::vector<int64_t>{ 1, 3, 40, 300 } }) {
+            const torch::Tensor x = torch::rand(shape) - 0.5;
+            for (const auto & in : { x, x.contiguous(at::MemoryFormat::ChannelsLast) }) {
+                const torch::Tensor want = dec->features(in).detach();
+                torch::Tensor       got;
+                {
+                    torch::NoGradGuard no_grad;
+                    got = dec->features(in);
+                }
+                ASSERT_EQ(got.sizes(), want.sizes());
+                EXPECT_GT(want.abs().max().item<double>(), 0.01) << "the features are not all zero";
+                EXPECT_LT((got - want).abs().max().item<double>(), 2e-6)
+                    << "coset " << coset << ", phase " << phase << ", " << shape[2] << "x" << shape[3];
+            }
+        }
+    }
+}
+
 TEST(Network, CosetInputIsTheTensorPathsExactly) {
     torch::manual_seed(5);
     for (int period : { 24, 36, 7 }) {

@@ -2,6 +2,8 @@
 // steg-network.cpp - Table 1 of the paper, read as ../shared/reference/paper_model.py reads it.
 #include "steg-network.h"
 
+#include "steg-narrow.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/nn/functional/padding.h>
@@ -22,6 +24,44 @@ constexpr int kDepth = 7;  // k = 7 conv layers in each encoder branch
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
     return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(1).padding(k / 2));
+}
+
+// The decoder's layers from net[first] to its last 3x3 conv and ReLU, on a CPU float
+// tensor without gradient, through conv3x3_relu_rows() (steg-narrow.h): the same layers,
+// faster than oneDNN's kernels for so few channels (docs/performance.md). Returns
+// N x C x H x W (NCHW), C the last layer's outputs.
+torch::Tensor narrow_layers(const nn::Sequential & net, size_t first, const torch::Tensor & x) {
+    const torch::Tensor        in = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    const int                  n = int(in.size(0)), h = int(in.size(2)), w = int(in.size(3));
+    std::vector<torch::Tensor> weights, biases;
+    for (size_t i = first; i + 1 < net->size(); i += 2) {
+        const auto * c = net->ptr(i)->as<nn::Conv2d>();
+        weights.push_back(c->weight.contiguous());  // PyTorch's order, whatever the tensor's memory format
+        biases.push_back(c->bias.contiguous());
+    }
+    torch::Tensor out =
+        torch::empty({ n, weights.back().size(0), h, w }, in.options().memory_format(torch::MemoryFormat::Contiguous));
+    const int64_t grain = std::max<int64_t>(1, 4096 / std::max(w, 1));  // rows a task: some thousands of pixels
+    for (int b = 0; b < n; ++b) {
+        std::vector<PlaneStack> planes;
+        planes.emplace_back(int(in.size(1)), h, w);
+        const float * src = in.data_ptr<float>() + int64_t(b) * h * w * in.size(1);
+        at::parallel_for(0, h, grain,
+                         [&](int64_t y0, int64_t y1) { planes[0].set_rows_from_hwc(src, int(y0), int(y1)); });
+        for (size_t l = 0; l < weights.size(); ++l) {
+            planes.emplace_back(int(weights[l].size(0)), h, w);
+            const PlaneStack & from = planes[planes.size() - 2];
+            PlaneStack &       to   = planes.back();
+            at::parallel_for(0, h, grain, [&](int64_t y0, int64_t y1) {
+                conv3x3_relu_rows(weights[l].data_ptr<float>(), biases[l].data_ptr<float>(), from, to, int(y0),
+                                  int(y1));
+            });
+        }
+        float * dst = out.data_ptr<float>() + int64_t(b) * out.size(1) * h * w;
+        at::parallel_for(0, h, grain,
+                         [&](int64_t y0, int64_t y1) { planes.back().rows_to_chw(dst, int(y0), int(y1)); });
+    }
+    return out;
 }
 
 }  // namespace
@@ -198,10 +238,31 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) 
     } else if (phase_period > 0) {
         y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period, at) }, 1);
     }
-    for (auto it = net->begin(); it + 1 != net->end(); ++it) {
+    // At inference on the CPU in fp32, the narrow layers (net[kNarrowFrom] onwards: 16 -> 8,
+    // 8 -> 8, 8 -> 3, 3 -> 3) run through narrow_layers(); under bf16 autocast the convs'
+    // outputs are bf16 and oneDNN runs them all.
+    const bool narrow = !torch::GradMode::is_enabled() && narrow_tail();
+    size_t     i      = 0;
+    for (auto it = net->begin(); it + 1 != net->end(); ++it, ++i) {
+        if (narrow && i == kNarrowFrom && y.device().is_cpu() && y.scalar_type() == torch::kFloat32) {
+            return narrow_layers(net, i, y);
+        }
         y = it->forward(y);
     }
     return y;
+}
+
+bool DecoderImpl::narrow_tail() const {
+    if (net->size() != 13) {
+        return false;
+    }
+    for (size_t i = kNarrowFrom; i + 1 < net->size(); i += 2) {
+        const auto * c = net->ptr(i)->as<nn::Conv2d>();
+        if (!c || !narrow_layer_supported(c->options.out_channels()) || c->options.kernel_size()->at(0) != 3) {
+            return false;
+        }
+    }
+    return true;
 }
 
 torch::Tensor DecoderImpl::head(const torch::Tensor & f, const torch::Tensor & x, const Origin & at) {
