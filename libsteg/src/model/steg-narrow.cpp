@@ -2,8 +2,9 @@
 // steg-narrow.cpp - the decoder's narrow layers: see steg-narrow.h.
 #include "steg-narrow.h"
 
+#include "steg-error.h"
+
 #include <cstring>
-#include <stdexcept>
 
 namespace steg {
 
@@ -109,7 +110,7 @@ void PlaneStack::rows_to_chw(float * chw, int y0, int y1) const {
 
 void conv3x3_relu_rows(const float * weight, const float * bias, const PlaneStack & in, PlaneStack & out, int y0, int y1) {
     if (in.height() != out.height() || in.width() != out.width() || !narrow_layer_supported(out.channels())) {
-        throw std::invalid_argument("conv3x3_relu_rows: planes of another size, or not 8 or 3 outputs");
+        throw Error(STEG_ERR_INTERNAL, "conv3x3_relu_rows: planes of another size, or not 8 or 3 outputs");
     }
     if (out.channels() == 8) {
         rows8(weight, bias, in, out, y0, y1);
