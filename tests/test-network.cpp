@@ -127,11 +127,13 @@ TEST(Network, SeededInitIsTheManualSeedOneAndIgnoresOtherThreadsDraws) {
 // differentiates the tensor path. Both must give the decoder the same numbers, or a
 // model would reveal differently from how it was trained and validated.
 // At inference on the CPU in fp32 the decoder's narrow layers (16 -> 8 -> 8 -> 3 -> 3)
-// run through steg-narrow.h's kernels; with a gradient, through libtorch's convs. The
-// two must give the same features (to float rounding) on every pixel, the borders of
-// odd and tiny images included, for each decoder's first layer.
+// and its last 1x1 layer run through steg-narrow.h's kernels; with a gradient, through
+// libtorch's convs. The two must give the same features and the same output (to float
+// rounding) on every pixel, the borders of odd and tiny images included, for each
+// decoder's first layer, on one thread and on several (each takes a band of rows).
 TEST(Network, NarrowLayersComputeWhatLibtorchDoes) {
     torch::manual_seed(11);
+    const int threads_before = at::get_num_threads();
     for (const auto & [coset, phase] : { std::pair{ 0, 0.0 }, std::pair{ 36, 0.0 }, std::pair{ 0, 20.0 } }) {
         steg::Decoder dec(coset, phase);
         ASSERT_TRUE(dec->narrow_tail());
@@ -147,19 +149,28 @@ TEST(Network, NarrowLayersComputeWhatLibtorchDoes) {
                                     std::vector<int64_t>{ 1, 3, 40, 300 } }) {
             const torch::Tensor x = torch::rand(shape) - 0.5;
             for (const auto & in : { x, x.contiguous(at::MemoryFormat::ChannelsLast) }) {
-                const torch::Tensor want = dec->features(in).detach();
-                torch::Tensor       got;
-                {
-                    torch::NoGradGuard no_grad;
-                    got = dec->features(in);
+                const torch::Tensor want = dec->features(in).detach(), want_out = dec->forward(in).detach();
+                for (int threads : { 1, 3 }) {
+                    at::set_num_threads(threads);
+                    torch::Tensor got, got_out;
+                    {
+                        torch::NoGradGuard no_grad;
+                        got     = dec->features(in);
+                        got_out = dec->head(got, in);
+                    }
+                    ASSERT_EQ(got.sizes(), want.sizes());
+                    ASSERT_EQ(got_out.sizes(), want_out.sizes());
+                    EXPECT_GT(want.abs().max().item<double>(), 0.01) << "the features are not all zero";
+                    EXPECT_LT((got - want).abs().max().item<double>(), 2e-6)
+                        << "coset " << coset << ", phase " << phase << ", " << shape[2] << "x" << shape[3] << ", "
+                        << threads << " threads";
+                    EXPECT_LT((got_out - want_out).abs().max().item<double>(), 2e-6)
+                        << "the output: coset " << coset << ", phase " << phase << ", " << shape[2] << "x" << shape[3];
                 }
-                ASSERT_EQ(got.sizes(), want.sizes());
-                EXPECT_GT(want.abs().max().item<double>(), 0.01) << "the features are not all zero";
-                EXPECT_LT((got - want).abs().max().item<double>(), 2e-6)
-                    << "coset " << coset << ", phase " << phase << ", " << shape[2] << "x" << shape[3];
             }
         }
     }
+    at::set_num_threads(threads_before);
 }
 
 TEST(Network, CosetInputIsTheTensorPathsExactly) {

@@ -26,40 +26,30 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
     return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(1).padding(k / 2));
 }
 
-// The decoder's layers from net[first] to its last 3x3 conv and ReLU, on a CPU float
-// tensor without gradient, through conv3x3_relu_rows() (steg-narrow.h): the same layers,
-// faster than oneDNN's kernels for so few channels (docs/performance.md). Returns
-// N x C x H x W (NCHW), C the last layer's outputs.
+// The decoder's layers from the ReLU at net[first - 1] to its last 3x3 conv and ReLU,
+// on a CPU float tensor x (the output of the conv before that ReLU) without gradient,
+// through narrow_tail_rows() (steg-narrow.h): the same layers, faster than oneDNN's
+// kernels for so few channels (docs/performance.md). Returns N x C x H x W (NCHW), C
+// the last layer's outputs. Each thread takes one band of rows.
 torch::Tensor narrow_layers(const nn::Sequential & net, size_t first, const torch::Tensor & x) {
     const torch::Tensor        in = x.contiguous(torch::MemoryFormat::ChannelsLast);
     const int                  n = int(in.size(0)), h = int(in.size(2)), w = int(in.size(3));
     std::vector<torch::Tensor> weights, biases;
+    std::vector<NarrowLayer>   layers;
     for (size_t i = first; i + 1 < net->size(); i += 2) {
         const auto * c = net->ptr(i)->as<nn::Conv2d>();
         weights.push_back(c->weight.contiguous());  // PyTorch's order, whatever the tensor's memory format
         biases.push_back(c->bias.contiguous());
+        layers.push_back({ weights.back().data_ptr<float>(), biases.back().data_ptr<float>(), int(weights.back().size(1)),
+                           int(weights.back().size(0)) });
     }
     torch::Tensor out =
         torch::empty({ n, weights.back().size(0), h, w }, in.options().memory_format(torch::MemoryFormat::Contiguous));
-    const int64_t grain = std::max<int64_t>(1, 4096 / std::max(w, 1));  // rows a task: some thousands of pixels
+    const int64_t band = std::max<int64_t>(1, (h + at::get_num_threads() - 1) / at::get_num_threads());
     for (int b = 0; b < n; ++b) {
-        std::vector<PlaneStack> planes;
-        planes.emplace_back(int(in.size(1)), h, w);
         const float * src = in.data_ptr<float>() + int64_t(b) * h * w * in.size(1);
-        at::parallel_for(0, h, grain,
-                         [&](int64_t y0, int64_t y1) { planes[0].set_rows_from_hwc(src, int(y0), int(y1)); });
-        for (size_t l = 0; l < weights.size(); ++l) {
-            planes.emplace_back(int(weights[l].size(0)), h, w);
-            const PlaneStack & from = planes[planes.size() - 2];
-            PlaneStack &       to   = planes.back();
-            at::parallel_for(0, h, grain, [&](int64_t y0, int64_t y1) {
-                conv3x3_relu_rows(weights[l].data_ptr<float>(), biases[l].data_ptr<float>(), from, to, int(y0),
-                                  int(y1));
-            });
-        }
-        float * dst = out.data_ptr<float>() + int64_t(b) * out.size(1) * h * w;
-        at::parallel_for(0, h, grain,
-                         [&](int64_t y0, int64_t y1) { planes.back().rows_to_chw(dst, int(y0), int(y1)); });
+        float *       dst = out.data_ptr<float>() + int64_t(b) * out.size(1) * h * w;
+        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) { narrow_tail_rows(layers, src, h, w, dst, int(y0), int(y1)); });
     }
     return out;
 }
@@ -238,14 +228,15 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) 
     } else if (phase_period > 0) {
         y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period, at) }, 1);
     }
-    // At inference on the CPU in fp32, the narrow layers (net[kNarrowFrom] onwards: 16 -> 8,
-    // 8 -> 8, 8 -> 3, 3 -> 3) run through narrow_layers(); under bf16 autocast the convs'
-    // outputs are bf16 and oneDNN runs them all.
+    // At inference on the CPU in fp32, the narrow layers (the ReLU before net[kNarrowFrom]
+    // and the layers from there: 16 -> 8, 8 -> 8, 8 -> 3, 3 -> 3) run through
+    // narrow_layers(); under bf16 autocast the convs' outputs are bf16 and oneDNN runs
+    // them all.
     const bool narrow = !torch::GradMode::is_enabled() && narrow_tail();
     size_t     i      = 0;
     for (auto it = net->begin(); it + 1 != net->end(); ++it, ++i) {
-        if (narrow && i == kNarrowFrom && y.device().is_cpu() && y.scalar_type() == torch::kFloat32) {
-            return narrow_layers(net, i, y);
+        if (narrow && i + 1 == kNarrowFrom && y.device().is_cpu() && y.scalar_type() == torch::kFloat32) {
+            return narrow_layers(net, kNarrowFrom, y);
         }
         y = it->forward(y);
     }
@@ -253,7 +244,7 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) 
 }
 
 bool DecoderImpl::narrow_tail() const {
-    if (net->size() != 13) {
+    if (net->size() != 13 || !net->ptr(kNarrowFrom - 1)->as<nn::ReLU>()) {
         return false;
     }
     for (size_t i = kNarrowFrom; i + 1 < net->size(); i += 2) {
@@ -266,7 +257,27 @@ bool DecoderImpl::narrow_tail() const {
 }
 
 torch::Tensor DecoderImpl::head(const torch::Tensor & f, const torch::Tensor & x, const Origin & at) {
-    torch::Tensor out = (net->end() - 1)->forward(f);
+    // At inference on the CPU in fp32, on the narrow layers' planar output, one pass of
+    // our own: oneDNN would first move the three planes to its channels-last layout.
+    const auto * last = net->ptr(net->size() - 1)->as<nn::Conv2d>();
+    torch::Tensor out;
+    if (!torch::GradMode::is_enabled() && f.device().is_cpu() && f.scalar_type() == torch::kFloat32 && f.dim() == 4 &&
+        f.is_contiguous() && last && last->options.kernel_size()->at(0) == 1 && last->weight.size(0) == 1 &&
+        last->weight.size(1) == f.size(1) && last->bias.defined()) {
+        const torch::Tensor weight = last->weight.contiguous();
+        const float         bias   = last->bias.template item<float>();
+        const int64_t       plane  = f.size(2) * f.size(3), channels = f.size(1);
+        out = torch::empty({ f.size(0), 1, f.size(2), f.size(3) }, f.options());
+        for (int64_t b = 0; b < f.size(0); ++b) {
+            const float * in = f.data_ptr<float>() + b * channels * plane;
+            float *       o  = out.data_ptr<float>() + b * plane;
+            at::parallel_for(0, plane, 16384, [&](int64_t begin, int64_t end) {
+                pointwise_rows(weight.data_ptr<float>(), bias, in, int(channels), plane, o, begin, end);
+            });
+        }
+    } else {
+        out = (net->end() - 1)->forward(f);
+    }
     return phase_period > 0 ? out.to(torch::kFloat32) + phase_read(x, phase_period, at) : out;
 }
 
