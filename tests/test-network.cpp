@@ -173,6 +173,50 @@ TEST(Network, NarrowLayersComputeWhatLibtorchDoes) {
     at::set_num_threads(threads_before);
 }
 
+// At inference the encoder's ReLUs run in place and the streams join in one pass
+// (relu_cat); with a gradient, through libtorch's relu and cat. The features must be
+// the same numbers, channels-last (as the engine runs) or not, on one thread and on
+// several.
+TEST(Network, EncoderInferenceComputesWhatTrainingDoes) {
+    torch::manual_seed(12);
+    steg::Encoder enc;
+    {
+        torch::NoGradGuard no_grad;
+        for (auto & p : enc->named_parameters()) {
+            if (p.key().find("bias") != std::string::npos) {
+                p.value().uniform_(-0.2, 0.2);  // Xavier's biases are zero: make some ReLUs cut
+            }
+        }
+    }
+    const int threads_before = at::get_num_threads();
+    for (bool channels_last : { false, true }) {
+        if (channels_last) {
+            torch::NoGradGuard no_grad;
+            for (auto & p : enc->parameters()) {
+                if (p.dim() == 4) {
+                    p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));  // as steg::to_channels_last does
+                }
+            }
+        }
+        const auto    format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+        torch::Tensor host   = (torch::rand({ 2, 3, 23, 41 }) - 0.5).contiguous(format);
+        torch::Tensor guest  = (torch::rand({ 2, 1, 23, 41 }) - 0.5).contiguous(format);
+        const torch::Tensor want = enc->features(host, guest).detach();
+        EXPECT_GT(want.abs().max().item<double>(), 0.01) << "the features are not all zero";
+        EXPECT_GT(want.eq(0).sum().item<int64_t>(), 0) << "no ReLU cut anything";
+        for (int threads : { 1, 3 }) {
+            at::set_num_threads(threads);
+            torch::Tensor got;
+            {
+                c10::InferenceMode guard;
+                got = enc->features(host, guest);
+            }
+            EXPECT_TRUE(torch::equal(got, want)) << "channels-last " << channels_last << ", " << threads << " threads";
+        }
+    }
+    at::set_num_threads(threads_before);
+}
+
 TEST(Network, CosetInputIsTheTensorPathsExactly) {
     torch::manual_seed(5);
     for (int period : { 24, 36, 7 }) {

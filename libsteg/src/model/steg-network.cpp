@@ -26,6 +26,37 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
     return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(1).padding(k / 2));
 }
 
+// cat({relu(a), relu(b)}, 1) of two N x C x H x W float tensors, with relu(b) also left
+// in b, in one pass where both are channels-last CPU float tensors (the convs' outputs
+// at inference); otherwise through libtorch's ops. The same numbers either way.
+torch::Tensor relu_cat(const torch::Tensor & a, torch::Tensor & b) {
+    const auto cl = at::MemoryFormat::ChannelsLast;
+    if (!a.device().is_cpu() || a.scalar_type() != torch::kFloat32 || b.scalar_type() != torch::kFloat32 ||
+        !a.is_contiguous(cl) || !b.is_contiguous(cl) || a.size(0) != b.size(0) || a.size(2) != b.size(2) ||
+        a.size(3) != b.size(3)) {
+        b.relu_();
+        return torch::cat({ torch::relu(a), b }, 1);
+    }
+    const int64_t ca = a.size(1), cb = b.size(1), c = ca + cb;
+    torch::Tensor out = torch::empty({ a.size(0), c, a.size(2), a.size(3) }, a.options().memory_format(cl));
+    const float * pa = a.data_ptr<float>();
+    float *       pb = b.data_ptr<float>();
+    float *       po = out.data_ptr<float>();
+    at::parallel_for(0, a.size(0) * a.size(2) * a.size(3), 2048, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+            for (int64_t k = 0; k < ca; ++k) {
+                po[p * c + k] = std::max(pa[p * ca + k], 0.0f);
+            }
+            for (int64_t k = 0; k < cb; ++k) {
+                const float v = std::max(pb[p * cb + k], 0.0f);
+                pb[p * cb + k] = v;
+                po[p * c + ca + k] = v;
+            }
+        }
+    });
+    return out;
+}
+
 // The decoder's layers from the ReLU at net[first - 1] to its last 3x3 conv and ReLU,
 // on a CPU float tensor x (the output of the conv before that ReLU) without gradient,
 // through narrow_tail_rows() (steg-narrow.h): the same layers, faster than oneDNN's
@@ -77,13 +108,25 @@ torch::Tensor EncoderImpl::features(const torch::Tensor & h, const torch::Tensor
     // The two branches advance a layer at a time, so that one guest feature map is
     // alive at once rather than seven (a tile's activations are most of inference's
     // memory); each conv sees the same input either way.
-    torch::Tensor xg = g;
-    torch::Tensor x  = h;
+    // Without a gradient the ReLUs run in place, and where the streams join, one pass
+    // (relu_cat) replaces two ReLUs and the concatenation: the same numbers.
+    const bool    inference = !torch::GradMode::is_enabled();
+    torch::Tensor xg        = g;
+    torch::Tensor x         = h;
     for (int i = 0; i < kDepth; ++i) {
-        xg = torch::relu(guest[i]->as<nn::Conv2d>()->forward(xg));
-        x  = torch::relu(host[i]->as<nn::Conv2d>()->forward(x));
-        if (i % 2 == 0) {
-            x = torch::cat({ x, xg }, 1);
+        xg = guest[i]->as<nn::Conv2d>()->forward(xg);
+        x  = host[i]->as<nn::Conv2d>()->forward(x);
+        if (!inference) {
+            xg = torch::relu(xg);
+            x  = torch::relu(x);
+            if (i % 2 == 0) {
+                x = torch::cat({ x, xg }, 1);
+            }
+        } else if (i % 2 == 0) {
+            x = relu_cat(x, xg);
+        } else {
+            xg.relu_();
+            x.relu_();
         }
     }
     return x;
