@@ -20,7 +20,8 @@ writes is.
   JPEG at quality 90 and 75.
 
 Works for models of the paper's architecture (`rehman2017`, such as the robust model),
-whose encoder outputs the hybrid. Runs the reference's PyTorch layers
+whose encoder outputs the hybrid, and for the gray codes (`rehman2017-gray`,
+`rehman2017-bounded`), whose encoder's output becomes a change equal in R, G and B. Runs the reference's PyTorch layers
 (../shared/reference/paper_model.py) on the CPU; needs python3 with torch, numpy and
 Pillow, and ../shared/datasets.
 
@@ -102,8 +103,11 @@ def main():
     rng = random.Random(args.seed)
 
     meta, tensors = load_tensors(args.model)
-    if meta.get("architecture") != "rehman2017":
-        sys.exit(f"{args.model}: architecture '{meta.get('architecture')}'; this probe needs 'rehman2017'")
+    arch = meta.get("architecture")
+    if arch not in ("rehman2017", "rehman2017-gray", "rehman2017-bounded"):
+        sys.exit(f"{args.model}: architecture '{arch}'; this probe takes 'rehman2017', 'rehman2017-gray' "
+                 "and 'rehman2017-bounded'")
+    bound = float(meta.get("change_bound", "0")) / 255.0
     enc = Encoder()
     enc.load_state_dict(part(tensors, "encoder."))
     enc.eval()
@@ -117,7 +121,12 @@ def main():
 
     @torch.no_grad()
     def hide(cover, payload):
-        out = enc(centred(cover).permute(2, 0, 1)[None], centred(payload)[None, None])[0]
+        host = centred(cover).permute(2, 0, 1)[None]
+        out = enc(host, centred(payload)[None, None])[0]
+        if arch == "rehman2017-gray":  # the change, the same in R, G and B (libsteg's Model::hybrid)
+            out = host[0] + out.mean(0, keepdim=True)
+        elif arch == "rehman2017-bounded":  # b tanh(g / b) of the gray change, b the model's bound
+            out = host[0] + bound * torch.tanh(out.mean(0, keepdim=True) / bound)
         return ((out + 0.5) * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
 
     data = os.path.join(shared, "datasets")
