@@ -9,6 +9,16 @@
 
 namespace steg {
 
+// Whether autocast is on for `device` on this thread.
+inline bool autocast_enabled(c10::DeviceType device) {
+    // libtorch 2.4 made the per-device calls one call with a device argument.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    return at::autocast::is_autocast_enabled(device);
+#else
+    return device == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
 // Autocast to `dtype` (bf16 unless told) while alive, as `with torch.autocast(device,
 // dtype=...)`. Autocast state is per thread, like the guard.
 class AutocastBf16 {
@@ -16,7 +26,7 @@ class AutocastBf16 {
     AutocastBf16(bool on, c10::DeviceType device, at::ScalarType dtype = at::kBFloat16)
         : on_(on), device_(device) {
         if (on_) {
-            was_on_    = enabled(device_);
+            was_on_    = autocast_enabled(device_);
             was_dtype_ = dtype_of(device_);
             at::autocast::increment_nesting();
             set(device_, true, dtype);
@@ -36,14 +46,12 @@ class AutocastBf16 {
   private:
     // libtorch 2.4 made the per-device calls one call with a device argument.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    static bool           enabled(c10::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
     static at::ScalarType dtype_of(c10::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
     static void set(c10::DeviceType d, bool on, at::ScalarType t) {
         at::autocast::set_autocast_dtype(d, t);
         at::autocast::set_autocast_enabled(d, on);
     }
 #else
-    static bool enabled(c10::DeviceType d) { return d == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
     static at::ScalarType dtype_of(c10::DeviceType d) {
         return d == c10::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
     }

@@ -2,7 +2,8 @@
 // steg-network.cpp - Table 1 of the paper, read as ../shared/reference/paper_model.py reads it.
 #include "steg-network.h"
 
-#include "steg-narrow.h"
+#include "steg-autocast.h"
+#include "steg-conv-rows.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -57,17 +58,16 @@ torch::Tensor relu_cat(const torch::Tensor & a, torch::Tensor & b) {
     return out;
 }
 
-// The decoder's layers from the ReLU at net[first - 1] to its last 3x3 conv and ReLU,
-// on a CPU float tensor x (the output of the conv before that ReLU) without gradient,
-// through narrow_tail_rows() (steg-narrow.h): the same layers, faster than oneDNN's
-// kernels for so few channels (docs/performance.md). Returns N x C x H x W (NCHW), C
-// the last layer's outputs. Each thread takes one band of rows.
-torch::Tensor narrow_layers(const nn::Sequential & net, size_t first, const torch::Tensor & x) {
+// The decoder's 3x3 layers, each with its ReLU, on a CPU float tensor x (its input)
+// without gradient, through conv_rows() (steg-conv-rows.h): the same layers, faster
+// than oneDNN's kernels for so few channels (docs/performance.md). Returns N x C x H x W
+// (NCHW), C the last layer's outputs. Each thread takes one band of rows.
+torch::Tensor decoder_rows(const nn::Sequential & net, const torch::Tensor & x) {
     const torch::Tensor        in = x.contiguous(torch::MemoryFormat::ChannelsLast);
     const int                  n = int(in.size(0)), h = int(in.size(2)), w = int(in.size(3));
     std::vector<torch::Tensor> weights, biases;
-    std::vector<NarrowLayer>   layers;
-    for (size_t i = first; i + 1 < net->size(); i += 2) {
+    std::vector<RowConv>       layers;
+    for (size_t i = 0; i + 1 < net->size(); i += 2) {
         const auto * c = net->ptr(i)->as<nn::Conv2d>();
         weights.push_back(c->weight.contiguous());  // PyTorch's order, whatever the tensor's memory format
         biases.push_back(c->bias.contiguous());
@@ -80,7 +80,7 @@ torch::Tensor narrow_layers(const nn::Sequential & net, size_t first, const torc
     for (int b = 0; b < n; ++b) {
         const float * src = in.data_ptr<float>() + int64_t(b) * h * w * in.size(1);
         float *       dst = out.data_ptr<float>() + int64_t(b) * out.size(1) * h * w;
-        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) { narrow_tail_rows(layers, src, h, w, dst, int(y0), int(y1)); });
+        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) { conv_rows(layers, false, src, h, w, dst, int(y0), int(y1)); });
     }
     return out;
 }
@@ -271,28 +271,26 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) 
     } else if (phase_period > 0) {
         y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period, at) }, 1);
     }
-    // At inference on the CPU in fp32, the narrow layers (the ReLU before net[kNarrowFrom]
-    // and the layers from there: 16 -> 8, 8 -> 8, 8 -> 3, 3 -> 3) run through
-    // narrow_layers(); under bf16 autocast the convs' outputs are bf16 and oneDNN runs
-    // them all.
-    const bool narrow = !torch::GradMode::is_enabled() && narrow_tail();
-    size_t     i      = 0;
-    for (auto it = net->begin(); it + 1 != net->end(); ++it, ++i) {
-        if (narrow && i + 1 == kNarrowFrom && y.device().is_cpu() && y.scalar_type() == torch::kFloat32) {
-            return narrow_layers(net, kNarrowFrom, y);
-        }
+    // At inference on the CPU in fp32 the 3x3 layers run through decoder_rows(); under
+    // bf16 autocast the input is fp32 but the convs run in bf16, and oneDNN runs them all.
+    if (!torch::GradMode::is_enabled() && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
+        !autocast_enabled(c10::kCPU) && runs_in_rows()) {
+        return decoder_rows(net, y);
+    }
+    for (auto it = net->begin(); it + 1 != net->end(); ++it) {
         y = it->forward(y);
     }
     return y;
 }
 
-bool DecoderImpl::narrow_tail() const {
-    if (net->size() != 13 || !net->ptr(kNarrowFrom - 1)->as<nn::ReLU>()) {
+bool DecoderImpl::runs_in_rows() const {
+    if (net->size() != 13) {
         return false;
     }
-    for (size_t i = kNarrowFrom; i + 1 < net->size(); i += 2) {
+    for (size_t i = 0; i + 1 < net->size(); i += 2) {
         const auto * c = net->ptr(i)->as<nn::Conv2d>();
-        if (!c || !narrow_layer_supported(c->options.out_channels()) || c->options.kernel_size()->at(0) != 3) {
+        if (!c || !net->ptr(i + 1)->as<nn::ReLU>() || !row_conv_supported(c->options.out_channels()) ||
+            c->options.in_channels() > kMaxRowConvInputs || c->options.kernel_size()->at(0) != 3) {
             return false;
         }
     }

@@ -128,10 +128,9 @@ struct DecoderImpl : torch::nn::Module {
     // How far from a pixel its reading looks: the halo that makes tiled reveal exact
     // (kDecoderRadius, and kPhaseReach more with a phase_period).
     int reach() const { return kDecoderRadius + (phase_period > 0 ? kPhaseReach : 0); }
-    // The layers from net[kNarrowFrom] (16 -> 8) to the last ReLU are the narrow ones:
-    // at inference on the CPU in fp32, features() runs them with steg-narrow.h's kernels.
-    static constexpr size_t kNarrowFrom = 4;
-    bool narrow_tail() const;  // true when they have the widths those kernels take
+    // At inference on the CPU in fp32, features() runs the 3x3 layers, a row at a time,
+    // with steg-conv-rows.h's kernels when they have the widths those take.
+    bool runs_in_rows() const;
 
     torch::nn::Sequential net{ nullptr };
     int                   coset_period = 0;
