@@ -126,12 +126,12 @@ TEST(Network, SeededInitIsTheManualSeedOneAndIgnoresOtherThreadsDraws) {
 // Inference builds a coset decoder's input in one pass (coset_input); training
 // differentiates the tensor path. Both must give the decoder the same numbers, or a
 // model would reveal differently from how it was trained and validated.
-// At inference on the CPU in fp32 the decoder's narrow layers (16 -> 8 -> 8 -> 3 -> 3)
-// and its last 1x1 layer run through steg-narrow.h's kernels; with a gradient, through
-// libtorch's convs. The two must give the same features and the same output (to float
+// At inference on the CPU in fp32 the decoder's 3x3 layers run a row at a time and its
+// last 1x1 layer in one pass, through steg-conv-rows.h's kernels; with a gradient,
+// through libtorch's convs. The two must give the same features and the same output (to float
 // rounding) on every pixel, the borders of odd and tiny images included, for each
 // decoder's first layer, on one thread and on several (each takes a band of rows).
-TEST(Network, NarrowLayersComputeWhatLibtorchDoes) {
+TEST(Network, DecoderInRowsComputesWhatLibtorchDoes) {
     torch::manual_seed(11);
     const int threads_before = at::get_num_threads();
     for (const auto & [coset, phase] : { std::pair{ 0, 0.0 }, std::pair{ 36, 0.0 }, std::pair{ 0, 20.0 } }) {
@@ -176,10 +176,13 @@ TEST(Network, NarrowLayersComputeWhatLibtorchDoes) {
 // At inference the encoder's ReLUs run in place and the streams join in one pass
 // (relu_cat); with a gradient, through libtorch's relu and cat. The features must be
 // the same numbers, channels-last (as the engine runs) or not, on one thread and on
-// several.
+// several. On the CPU in fp32, inference runs the whole encoder a row at a time
+// (steg-conv-rows.h): its output must be training's to float rounding on every pixel,
+// the borders included, whichever band of rows each thread takes.
 TEST(Network, EncoderInferenceComputesWhatTrainingDoes) {
     torch::manual_seed(12);
     steg::Encoder enc;
+    ASSERT_TRUE(enc->runs_in_rows());
     {
         torch::NoGradGuard no_grad;
         for (auto & p : enc->named_parameters()) {
@@ -201,17 +204,22 @@ TEST(Network, EncoderInferenceComputesWhatTrainingDoes) {
         const auto    format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
         torch::Tensor host   = (torch::rand({ 2, 3, 23, 41 }) - 0.5).contiguous(format);
         torch::Tensor guest  = (torch::rand({ 2, 1, 23, 41 }) - 0.5).contiguous(format);
-        const torch::Tensor want = enc->features(host, guest).detach();
+        const torch::Tensor want = enc->features(host, guest).detach(), want_out = enc->forward(host, guest).detach();
         EXPECT_GT(want.abs().max().item<double>(), 0.01) << "the features are not all zero";
         EXPECT_GT(want.eq(0).sum().item<int64_t>(), 0) << "no ReLU cut anything";
+        EXPECT_GT(want_out.abs().max().item<double>(), 0.01) << "the output is not all zero";
         for (int threads : { 1, 3 }) {
             at::set_num_threads(threads);
-            torch::Tensor got;
+            torch::Tensor got, got_out;
             {
                 c10::InferenceMode guard;
-                got = enc->features(host, guest);
+                got     = enc->features(host, guest);
+                got_out = enc->forward(host, guest);  // on the CPU in fp32: the whole network in rows
             }
             EXPECT_TRUE(torch::equal(got, want)) << "channels-last " << channels_last << ", " << threads << " threads";
+            ASSERT_EQ(got_out.sizes(), want_out.sizes());
+            EXPECT_LT((got_out - want_out).abs().max().item<double>(), 2e-6)
+                << "the output: channels-last " << channels_last << ", " << threads << " threads";
         }
     }
     at::set_num_threads(threads_before);

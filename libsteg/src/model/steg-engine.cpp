@@ -229,10 +229,12 @@ void Engine::hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid,
     auto      net = [&](const Rect & r) {
         torch::Tensor host  = to_planes(covers.view(r.y, r.y + r.h), { r.x, 0, r.w, r.h }, 3).to(m.device);
         torch::Tensor guest = to_planes(payloads.view(r.y, r.y + r.h), { r.x, 0, r.w, r.h }, 1).to(m.device);
-        // The branches in the chosen precision; the 1x1 tail, which forms the hybrid's
-        // values (2 % of the work), in fp32.
-        torch::Tensor f = m.run(m.encoder_bf16, [&] { return m.model.encoder->features(host, guest); });
-        return to_u8(m.model.hybrid(host, m.model.encoder->tail->forward(f), guest, { r.y, r.x }));
+        // In fp32 the whole network (on the CPU, a row at a time); in bf16 or fp16 the
+        // branches, with the 1x1 tail, which forms the hybrid's values (2 % of the
+        // work), in fp32.
+        torch::Tensor oe = m.encoder_bf16 ? m.model.encoder->tail->forward(m.run(true, [&] { return m.model.encoder->features(host, guest); }))
+                                          : m.model.encoder->forward(host, guest);
+        return to_u8(m.model.hybrid(host, oe, guest, { r.y, r.x }));
     };
     std::vector<uint8_t> rows_out;
     double               se = 0;

@@ -58,31 +58,48 @@ torch::Tensor relu_cat(const torch::Tensor & a, torch::Tensor & b) {
     return out;
 }
 
-// The decoder's 3x3 layers, each with its ReLU, on a CPU float tensor x (its input)
-// without gradient, through conv_rows() (steg-conv-rows.h): the same layers, faster
-// than oneDNN's kernels for so few channels (docs/performance.md). Returns N x C x H x W
-// (NCHW), C the last layer's outputs. Each thread takes one band of rows.
-torch::Tensor decoder_rows(const nn::Sequential & net, const torch::Tensor & x) {
-    const torch::Tensor        in = x.contiguous(torch::MemoryFormat::ChannelsLast);
-    const int                  n = int(in.size(0)), h = int(in.size(2)), w = int(in.size(3));
-    std::vector<torch::Tensor> weights, biases;
-    std::vector<RowConv>       layers;
-    for (size_t i = 0; i + 1 < net->size(); i += 2) {
-        const auto * c = net->ptr(i)->as<nn::Conv2d>();
-        weights.push_back(c->weight.contiguous());  // PyTorch's order, whatever the tensor's memory format
-        biases.push_back(c->bias.contiguous());
-        layers.push_back({ weights.back().data_ptr<float>(), biases.back().data_ptr<float>(), int(weights.back().size(1)),
-                           int(weights.back().size(0)) });
+// conv's weight and bias as a RowLayer reading `sources` (-1: none), keeping the
+// contiguous tensors its pointers point into in `keep`.
+RowLayer row_layer(const nn::Conv2dImpl * c, bool relu, int src0, int src1, std::vector<torch::Tensor> & keep) {
+    keep.push_back(c->weight.contiguous());  // PyTorch's order, whatever the tensor's memory format
+    keep.push_back(c->bias.contiguous());
+    const torch::Tensor & w = keep[keep.size() - 2];
+    return { w.data_ptr<float>(),   keep.back().data_ptr<float>(), int(w.size(1)), int(w.size(0)), int(w.size(2)), relu,
+             { src0, src1 } };
+}
+
+// The network of `layers` on CPU float tensors `inputs` (N x C x H x W each, the same N,
+// H and W) without gradient, through run_rows() (steg-conv-rows.h). Returns N x C' x H x
+// W (NCHW), C' the last layer's outputs. Each thread takes one band of rows.
+torch::Tensor rows_forward(const std::vector<torch::Tensor> & inputs, const std::vector<RowLayer> & layers) {
+    std::vector<torch::Tensor> hwc;
+    for (const auto & x : inputs) {
+        hwc.push_back(x.to(torch::kFloat32).contiguous(torch::MemoryFormat::ChannelsLast));
     }
-    torch::Tensor out =
-        torch::empty({ n, weights.back().size(0), h, w }, in.options().memory_format(torch::MemoryFormat::Contiguous));
+    const int64_t n = hwc[0].size(0), h = hwc[0].size(2), w = hwc[0].size(3);
+    torch::Tensor out = torch::empty({ n, layers.back().out_channels, h, w }, hwc[0].options().memory_format(torch::MemoryFormat::Contiguous));
     const int64_t band = std::max<int64_t>(1, (h + at::get_num_threads() - 1) / at::get_num_threads());
-    for (int b = 0; b < n; ++b) {
-        const float * src = in.data_ptr<float>() + int64_t(b) * h * w * in.size(1);
-        float *       dst = out.data_ptr<float>() + int64_t(b) * out.size(1) * h * w;
-        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) { conv_rows(layers, false, src, h, w, dst, int(y0), int(y1)); });
+    for (int64_t b = 0; b < n; ++b) {
+        std::vector<RowInput> in;
+        for (const auto & t : hwc) {
+            in.push_back({ t.data_ptr<float>() + b * h * w * t.size(1), int(t.size(1)) });
+        }
+        float * dst = out.data_ptr<float>() + b * out.size(1) * h * w;
+        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) { run_rows(in, layers, int(h), int(w), dst, int(y0), int(y1)); });
     }
     return out;
+}
+
+// Whether conv has a shape run_rows() takes.
+bool row_conv(const nn::Conv2dImpl * c) {
+    return c && row_layer_supported(c->options.out_channels()) && c->options.in_channels() <= kMaxRowLayerInputs &&
+           (c->options.kernel_size()->at(0) == 1 || c->options.kernel_size()->at(0) == 3) && c->bias.defined();
+}
+
+// At inference on the CPU in fp32 (not under autocast), where x is such a tensor.
+bool rows_apply(const torch::Tensor & x) {
+    return !torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+           !autocast_enabled(c10::kCPU);
 }
 
 }  // namespace
@@ -100,7 +117,35 @@ EncoderImpl::EncoderImpl() {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor & g) {
+    // At inference on the CPU in fp32, the whole network runs a row at a time.
+    if (rows_apply(h) && g.scalar_type() == torch::kFloat32 && runs_in_rows()) {
+        // Nodes: 0 the host, 1 the guest, then guest layer i and host layer i in turn
+        // (2 + 2i and 3 + 2i), then the tail's three. Host layer i reads host layer i - 1
+        // and, after a join (odd i), guest layer i - 1 too.
+        std::vector<torch::Tensor> keep;
+        std::vector<RowLayer>      layers;
+        for (int i = 0; i < kDepth; ++i) {
+            layers.push_back(row_layer(guest[i]->as<nn::Conv2d>(), true, i == 0 ? 1 : 2 * i, -1, keep));
+            layers.push_back(row_layer(host[i]->as<nn::Conv2d>(), true, i == 0 ? 0 : 2 * i + 1, i % 2 == 1 ? 2 * i : -1, keep));
+        }
+        const int last = 2 * kDepth + 1;
+        layers.push_back(row_layer(tail->ptr(0)->as<nn::Conv2d>(), true, last, last - 1, keep));
+        layers.push_back(row_layer(tail->ptr(2)->as<nn::Conv2d>(), true, last + 1, -1, keep));
+        layers.push_back(row_layer(tail->ptr(4)->as<nn::Conv2d>(), false, last + 2, -1, keep));
+        return rows_forward({ h, g }, layers);
+    }
     return tail->forward(features(h, g));
+}
+
+bool EncoderImpl::runs_in_rows() const {
+    for (int i = 0; i < kDepth; ++i) {
+        if (!row_conv(guest->ptr(i)->as<nn::Conv2d>()) || !row_conv(host->ptr(i)->as<nn::Conv2d>())) {
+            return false;
+        }
+    }
+    return tail->size() == 5 && tail->ptr(1)->as<nn::ReLU>() && tail->ptr(3)->as<nn::ReLU>() &&
+           row_conv(tail->ptr(0)->as<nn::Conv2d>()) && row_conv(tail->ptr(2)->as<nn::Conv2d>()) &&
+           row_conv(tail->ptr(4)->as<nn::Conv2d>());
 }
 
 torch::Tensor EncoderImpl::features(const torch::Tensor & h, const torch::Tensor & g) {
@@ -271,11 +316,15 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) 
     } else if (phase_period > 0) {
         y = torch::cat({ x.to(torch::kFloat32), luma_phase(x, phase_period, at) }, 1);
     }
-    // At inference on the CPU in fp32 the 3x3 layers run through decoder_rows(); under
-    // bf16 autocast the input is fp32 but the convs run in bf16, and oneDNN runs them all.
-    if (!torch::GradMode::is_enabled() && y.device().is_cpu() && y.scalar_type() == torch::kFloat32 &&
-        !autocast_enabled(c10::kCPU) && runs_in_rows()) {
-        return decoder_rows(net, y);
+    // At inference on the CPU in fp32 the 3x3 layers run a row at a time (under bf16
+    // autocast the input is fp32 but the convs run in bf16, and oneDNN runs them all).
+    if (rows_apply(y) && runs_in_rows()) {
+        std::vector<torch::Tensor> keep;
+        std::vector<RowLayer>      layers;
+        for (size_t i = 0; i + 1 < net->size(); i += 2) {
+            layers.push_back(row_layer(net->ptr(i)->as<nn::Conv2d>(), true, int(i / 2), -1, keep));
+        }
+        return rows_forward({ y }, layers);
     }
     for (auto it = net->begin(); it + 1 != net->end(); ++it) {
         y = it->forward(y);
@@ -289,8 +338,8 @@ bool DecoderImpl::runs_in_rows() const {
     }
     for (size_t i = 0; i + 1 < net->size(); i += 2) {
         const auto * c = net->ptr(i)->as<nn::Conv2d>();
-        if (!c || !net->ptr(i + 1)->as<nn::ReLU>() || !row_conv_supported(c->options.out_channels()) ||
-            c->options.in_channels() > kMaxRowConvInputs || c->options.kernel_size()->at(0) != 3) {
+        if (!c || !net->ptr(i + 1)->as<nn::ReLU>() || !row_conv(net->ptr(i)->as<nn::Conv2d>()) ||
+            c->options.kernel_size()->at(0) != 3) {
             return false;
         }
     }

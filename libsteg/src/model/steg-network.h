@@ -35,6 +35,9 @@ struct EncoderImpl : torch::nn::Module {
     // The two branches (the 3x3 layers, nearly all the work), N x 32 x H x W; forward is
     // tail->forward(features(...)). Inference runs them in bf16 and the tail in fp32.
     torch::Tensor features(const torch::Tensor & host, const torch::Tensor & guest);
+    // At inference on the CPU in fp32, forward() runs the whole network a row at a time
+    // with steg-conv-rows.h's kernels when its layers have the shapes those take.
+    bool runs_in_rows() const;
 
     torch::nn::ModuleList guest{ nullptr };
     torch::nn::ModuleList host{ nullptr };
@@ -128,8 +131,8 @@ struct DecoderImpl : torch::nn::Module {
     // How far from a pixel its reading looks: the halo that makes tiled reveal exact
     // (kDecoderRadius, and kPhaseReach more with a phase_period).
     int reach() const { return kDecoderRadius + (phase_period > 0 ? kPhaseReach : 0); }
-    // At inference on the CPU in fp32, features() runs the 3x3 layers, a row at a time,
-    // with steg-conv-rows.h's kernels when they have the widths those take.
+    // At inference on the CPU in fp32, features() runs the 3x3 layers a row at a time
+    // with steg-conv-rows.h's kernels when they have the shapes those take.
     bool runs_in_rows() const;
 
     torch::nn::Sequential net{ nullptr };
