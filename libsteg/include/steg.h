@@ -109,7 +109,8 @@ enum steg_channel {
 /* The number format the networks compute in. bf16 runs their 3x3 convolutions in
  * bfloat16 with fp32 accumulation (oneDNN on CPUs with AVX512-BF16 or AMX; CUDA); the
  * last 1x1 layers, the hybrid and its rounding to the 8-bit grid stay fp32. Measured
- * (docs/performance.md): at 1080p bf16 hides 1.6x and reveals 1.8x faster here; a
+ * (docs/performance.md): at 1080p bf16 hid 1.6x and revealed 1.8x faster than fp32 when
+ * fp32 also ran on oneDNN (on the CPU, fp32 now runs in rows of libsteg's own); a
  * bf16 encoder changes about half the hybrid's samples by 1-5 levels and costs the
  * revealed payload about 0.7 dB; a bf16 decoder reveals within 0.1 dB on average. */
 enum steg_precision {
