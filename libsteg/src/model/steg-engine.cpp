@@ -232,8 +232,9 @@ void Engine::hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid,
         // In fp32 the whole network (on the CPU, a row at a time); in bf16 or fp16 the
         // branches, with the 1x1 tail, which forms the hybrid's values (2 % of the
         // work), in fp32.
-        torch::Tensor oe = m.encoder_bf16 ? m.model.encoder->tail->forward(m.run(true, [&] { return m.model.encoder->features(host, guest); }))
-                                          : m.model.encoder->forward(host, guest);
+        auto          features = [&] { return m.model.encoder->features(host, guest); };
+        torch::Tensor oe       = m.encoder_bf16 ? m.model.encoder->tail->forward(m.run(true, features))
+                                                : m.model.encoder->forward(host, guest);
         return to_u8(m.model.hybrid(host, oe, guest, { r.y, r.x }));
     };
     std::vector<uint8_t> rows_out;

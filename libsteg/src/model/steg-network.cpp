@@ -77,7 +77,8 @@ torch::Tensor rows_forward(const std::vector<torch::Tensor> & inputs, const std:
         hwc.push_back(x.to(torch::kFloat32).contiguous(torch::MemoryFormat::ChannelsLast));
     }
     const int64_t n = hwc[0].size(0), h = hwc[0].size(2), w = hwc[0].size(3);
-    torch::Tensor out = torch::empty({ n, layers.back().out_channels, h, w }, hwc[0].options().memory_format(torch::MemoryFormat::Contiguous));
+    const auto    nchw = hwc[0].options().memory_format(torch::MemoryFormat::Contiguous);
+    torch::Tensor out  = torch::empty({ n, layers.back().out_channels, h, w }, nchw);
     const int64_t band = std::max<int64_t>(1, (h + at::get_num_threads() - 1) / at::get_num_threads());
     for (int64_t b = 0; b < n; ++b) {
         std::vector<RowInput> in;
@@ -85,7 +86,9 @@ torch::Tensor rows_forward(const std::vector<torch::Tensor> & inputs, const std:
             in.push_back({ t.data_ptr<float>() + b * h * w * t.size(1), int(t.size(1)) });
         }
         float * dst = out.data_ptr<float>() + b * out.size(1) * h * w;
-        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) { run_rows(in, layers, int(h), int(w), dst, int(y0), int(y1)); });
+        at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) {
+            run_rows(in, layers, int(h), int(w), dst, int(y0), int(y1));
+        });
     }
     return out;
 }
@@ -125,8 +128,9 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor 
         std::vector<torch::Tensor> keep;
         std::vector<RowLayer>      layers;
         for (int i = 0; i < kDepth; ++i) {
-            layers.push_back(row_layer(guest[i]->as<nn::Conv2d>(), true, i == 0 ? 1 : 2 * i, -1, keep));
-            layers.push_back(row_layer(host[i]->as<nn::Conv2d>(), true, i == 0 ? 0 : 2 * i + 1, i % 2 == 1 ? 2 * i : -1, keep));
+            const int guest_in = i == 0 ? 1 : 2 * i, host_in = i == 0 ? 0 : 2 * i + 1, joined = i % 2 == 1 ? 2 * i : -1;
+            layers.push_back(row_layer(guest[i]->as<nn::Conv2d>(), true, guest_in, -1, keep));
+            layers.push_back(row_layer(host[i]->as<nn::Conv2d>(), true, host_in, joined, keep));
         }
         const int last = 2 * kDepth + 1;
         layers.push_back(row_layer(tail->ptr(0)->as<nn::Conv2d>(), true, last, last - 1, keep));
