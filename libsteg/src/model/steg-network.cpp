@@ -342,8 +342,7 @@ bool DecoderImpl::runs_in_rows() const {
     }
     for (size_t i = 0; i + 1 < net->size(); i += 2) {
         const auto * c = net->ptr(i)->as<nn::Conv2d>();
-        if (!c || !net->ptr(i + 1)->as<nn::ReLU>() || !row_conv(net->ptr(i)->as<nn::Conv2d>()) ||
-            c->options.kernel_size()->at(0) != 3) {
+        if (!row_conv(c) || c->options.kernel_size()->at(0) != 3 || !net->ptr(i + 1)->as<nn::ReLU>()) {
             return false;
         }
     }
@@ -351,7 +350,7 @@ bool DecoderImpl::runs_in_rows() const {
 }
 
 torch::Tensor DecoderImpl::head(const torch::Tensor & f, const torch::Tensor & x, const Origin & at) {
-    // At inference on the CPU in fp32, on the narrow layers' planar output, one pass of
+    // At inference on the CPU in fp32, on the row kernels' planar output, one pass of
     // our own: oneDNN would first move the three planes to its channels-last layout.
     const auto * last = net->ptr(net->size() - 1)->as<nn::Conv2d>();
     torch::Tensor out;
