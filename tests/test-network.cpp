@@ -225,6 +225,55 @@ TEST(Network, EncoderInferenceComputesWhatTrainingDoes) {
     at::set_num_threads(threads_before);
 }
 
+// On the CPU in fp32 the rows' kernels make a 3x3 layer's rows two at a time, in
+// Winograd's form, paired by their row in the whole picture (steg-conv-rows.h). A tile
+// that starts at any row must then give the very numbers the whole image gives wherever
+// its rows have all their context (which is why tiled output is bit-identical to a
+// whole image's). Paired by the tile's own rows instead, the sums differ in the last bit.
+TEST(Network, RowsGiveTheSameNumbersWhereverATileStarts) {
+    torch::manual_seed(13);
+    steg::Encoder enc;
+    steg::Decoder dec(36, 0.0);
+    ASSERT_TRUE(enc->runs_in_rows());
+    ASSERT_TRUE(dec->runs_in_rows());
+    {
+        torch::NoGradGuard no_grad;
+        for (auto & p : enc->named_parameters()) {
+            if (p.key().find("bias") != std::string::npos) {
+                p.value().uniform_(-0.2, 0.2);
+            }
+        }
+        for (auto & p : dec->named_parameters()) {
+            if (p.key().find("bias") != std::string::npos) {
+                p.value().uniform_(-0.2, 0.2);
+            }
+        }
+    }
+    const int           threads_before = at::get_num_threads();
+    const torch::Tensor host           = torch::rand({ 1, 3, 45, 27 }) - 0.5;
+    const torch::Tensor guest          = torch::rand({ 1, 1, 45, 27 }) - 0.5;
+    c10::InferenceMode  guard;
+    const torch::Tensor whole     = enc->forward(host, guest);
+    const torch::Tensor whole_dec = dec->features(host);
+    for (int threads : { 1, 3 }) {
+        at::set_num_threads(threads);
+        for (int64_t top : { 1, 2, 5, 8 }) {
+            const int64_t rows = 45 - top;
+            const torch::Tensor tile =
+                enc->forward(host.narrow(2, top, rows), guest.narrow(2, top, rows), steg::Origin{ top, 0 });
+            const torch::Tensor tile_dec = dec->features(host.narrow(2, top, rows), steg::Origin{ top, 0 });
+            // The encoder has 7 3x3 layers, the decoder 6: the first rows lack context.
+            EXPECT_TRUE(torch::equal(tile.narrow(2, 7, rows - 7), whole.narrow(2, top + 7, rows - 7)))
+                << "encoder, tile from row " << top << ", " << threads << " threads";
+            EXPECT_TRUE(torch::equal(tile_dec.narrow(2, 6, rows - 6), whole_dec.narrow(2, top + 6, rows - 6)))
+                << "decoder, tile from row " << top << ", " << threads << " threads";
+            EXPECT_FALSE(torch::equal(tile.narrow(2, 0, 7), whole.narrow(2, top, 7)))
+                << "the rows without context differ (the tile's border is zeros)";
+        }
+    }
+    at::set_num_threads(threads_before);
+}
+
 TEST(Network, CosetInputIsTheTensorPathsExactly) {
     torch::manual_seed(5);
     for (int period : { 24, 36, 7 }) {

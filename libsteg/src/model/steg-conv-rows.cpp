@@ -16,62 +16,119 @@ namespace {
 constexpr int kLanes = 8;  // pixels a vector; the rows' right border holds one vector more
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
-// The last three rows a layer has made (row y in slot y mod 3), each channel's row with a
+// Rows are numbered as in the whole picture (a tile's row 0 is its origin), and made two
+// at a time: a node of depth d makes blocks of rows 2k + d and 2k + d + 1.
+constexpr int kBlock = 2;
+
+// floor(a / 2) for any sign.
+constexpr int half_down(int a) {
+    return a >= 0 ? a / 2 : -((1 - a) / 2);
+}
+
+// The last four rows a layer has made (row y in slot y mod 4), each channel's row with a
 // zero border: index -1 and the indices W to W + 8, so that a vector of eight pixels may
-// be read at any x in 0..W-1 with its neighbours. Rows outside the image read as zeros.
+// be read at any x in 0..W-1 with its neighbours. Rows outside the image [top, top + H)
+// read as zeros; what is written to them goes to a row nothing reads.
 class RowRing {
   public:
-    RowRing(int channels, int height, int width)
+    RowRing(int channels, int top, int height, int width)
         : channels_(channels),
+          top_(top),
           height_(height),
           stride_(width + 2 + kLanes),
           width_(width),
-          data_(new float[size_t(3 * channels + 1) * size_t(stride_)]()) {}
+          data_(new float[size_t(6 * channels) * size_t(stride_)]()) {}
 
     int channels() const { return channels_; }
     int width() const { return width_; }
-    float * row(int c, int y) { return data_.get() + offset(c, y); }
-    const float * row(int c, int y) const { return data_.get() + offset(c, y); }
+    int stride() const { return stride_; }
+    bool inside(int y) const { return y >= top_ && y < top_ + height_; }
+    const float * row(int c, int y) const { return data_.get() + offset(c, y, 4); }
+    float * row_out(int c, int y) { return data_.get() + offset(c, y, 5); }
 
     // Zeroes row y's right border in every channel (after a vector wrote past the width).
     void clear_border(int y) {
         for (int c = 0; c < channels_; ++c) {
-            std::memset(row(c, y) + width_, 0, sizeof(float) * kLanes);
+            std::memset(row_out(c, y) + width_, 0, sizeof(float) * kLanes);
         }
     }
 
   private:
-    // The zero row is the last; the left border (index -1) is never written.
-    std::ptrdiff_t offset(int c, int y) const {
-        const std::ptrdiff_t slot = y < 0 || y >= height_ ? 3 * channels_ : (y % 3) * channels_ + c;
-        return slot * stride_ + 1;
+    // Slots 0-3 hold rows, slot 4 the zero row of each channel, slot 5 the discarded one;
+    // the left border (index -1) is never written.
+    std::ptrdiff_t offset(int c, int y, int outside) const {
+        const int slot = inside(y) ? (y & 3) : outside;
+        return (std::ptrdiff_t(slot) * channels_ + c) * stride_ + 1;
     }
 
-    int                      channels_, height_, stride_, width_;
+    int                      channels_, top_, height_, stride_, width_;
     std::unique_ptr<float[]> data_;
 };
 
-// A layer's weights tap-major, as conv_row reads them, in groups of `group` output
-// channels (8, or 3 for a layer of three): for group g, input channel ci, kernel row ky
-// and column kx, the group's weights side by side.
+// The Winograd form of a 3x3 layer along the rows, F(2, 3): two output rows from four
+// input rows d0..d3 (rows y - 1 to y + 2) in 4 x 3 multiply-adds a pixel for each input
+// and output channel instead of 2 x 9. The input rows are transformed first, V0 = d0 - d2,
+// V1 = d1 + d2, V2 = d2 - d1, V3 = d1 - d3, each kernel column g0, g1, g2 (its rows)
+// likewise, U0 = g0, U1 = (g0 + g1 + g2) / 2, U2 = (g0 - g1 + g2) / 2, U3 = g2; with
+// M_i the 1 x 3 convolution of V_i by U_i, row y is M0 + M1 + M2 and row y + 1 is
+// M1 - M2 - M3. Row y reads d0..d2 alone and row y + 1 d1..d3 alone, so a row's value
+// does not depend on the rows beside its receptive field.
+constexpr int kWino = 4;
+
+// A layer's weights as the kernels read them, in groups of `group` output channels (8, or
+// 3 for a layer of three): for group g, transform i (3x3 layers; one for 1x1), input
+// channel ci and kernel column kx, the group's weights side by side.
 std::vector<float> taps_of(const RowLayer & l, int group) {
-    const int          t_count = l.in_channels * l.kernel * l.kernel;
-    std::vector<float> taps(size_t(t_count) * size_t(l.out_channels));
+    const int          k = l.kernel, n_tf = k == 3 ? kWino : 1, groups = l.out_channels / group;
+    const int          per_group = n_tf * l.in_channels * k * group;
+    std::vector<float> taps(size_t(groups) * size_t(per_group));
     for (int co = 0; co < l.out_channels; ++co) {
-        const int g = co / group, k = co % group;
-        for (int t = 0; t < t_count; ++t) {
-            taps[(size_t(g) * t_count + t) * group + k] = l.weight[size_t(co) * t_count + t];
+        for (int ci = 0; ci < l.in_channels; ++ci) {
+            const float * w = l.weight + (size_t(co) * l.in_channels + ci) * k * k;  // w[ky * k + kx]
+            for (int kx = 0; kx < k; ++kx) {
+                float u[kWino] = { w[kx], 0, 0, 0 };
+                if (k == 3) {
+                    const float g0 = w[kx], g1 = w[3 + kx], g2 = w[6 + kx];
+                    u[1] = (g0 + g1 + g2) * 0.5f;
+                    u[2] = (g0 - g1 + g2) * 0.5f;
+                    u[3] = g2;
+                }
+                for (int i = 0; i < n_tf; ++i) {
+                    taps[size_t(co / group) * per_group + ((size_t(i) * l.in_channels + ci) * k + kx) * group + co % group] =
+                        u[i];
+                }
+            }
         }
     }
     return taps;
 }
 
-// Output channels [co0, co0 + CO) of output row y: for each eight pixels, CO
-// accumulators; each input row segment is loaded once and used for every output channel
-// of the group. `rows` holds the input rows read, K a channel (a 3x3 layer: the rows
-// above, at and below y). An output sample is the bias, then one fused multiply-add a
-// tap, in the same order wherever it lies. `taps` is the group's part of taps_of().
+// acc[co] += the 1 x K convolution of rows[0..n) at pixels x..x+7 by taps (for each row,
+// K taps of CO weights): each input segment is loaded once and used for every output
+// channel of the group, each tap one fused multiply-add.
 template <int CO, int K>
+__attribute__((always_inline)) inline void sum_taps(const float * taps, const float * const * rows, int n, int x,
+                                                    Lanes (&acc)[CO]) {
+    for (int r = 0; r < n; ++r) {
+        const float * s = rows[r] + x;
+        const float * w = taps + std::ptrdiff_t(r) * K * CO;
+        for (int kx = 0; kx < K; ++kx) {
+            Lanes in;
+            std::memcpy(&in, s + kx - K / 2, sizeof in);
+            for (int co = 0; co < CO; ++co) {
+                acc[co] += in * w[kx * CO + co];
+            }
+        }
+    }
+}
+
+__attribute__((always_inline)) inline void relu_if(Lanes & v, bool relu) {
+    const Lanes zero {};
+    v = relu ? (v > zero ? v : zero) : v;
+}
+
+// A 1x1 layer's output channels [co0, co0 + CO) of row y; `rows` holds a row a channel.
+template <int CO>
 __attribute__((always_inline)) inline void conv_row(const float * taps, const float * bias, const float * const * rows,
                                                     int rows_in, int width, bool relu, RowRing & out, int co0, int y) {
     for (int x = 0; x < width; x += kLanes) {
@@ -79,35 +136,77 @@ __attribute__((always_inline)) inline void conv_row(const float * taps, const fl
         for (int co = 0; co < CO; ++co) {
             acc[co] = Lanes {} + bias[co];
         }
-        for (int r = 0; r < rows_in; ++r) {
-            const float * s = rows[r] + x;
-            const float * w = taps + std::ptrdiff_t(r) * K * CO;
-            Lanes         mid;
-            std::memcpy(&mid, s, sizeof mid);
-            if constexpr (K == 3) {
-                Lanes left, right;
-                std::memcpy(&left, s - 1, sizeof left);
-                std::memcpy(&right, s + 1, sizeof right);
-                for (int co = 0; co < CO; ++co) {
-                    acc[co] += left * w[co];
-                }
-                for (int co = 0; co < CO; ++co) {
-                    acc[co] += mid * w[CO + co];
-                }
-                for (int co = 0; co < CO; ++co) {
-                    acc[co] += right * w[2 * CO + co];
-                }
-            } else {
-                for (int co = 0; co < CO; ++co) {
-                    acc[co] += mid * w[co];
-                }
-            }
-        }
+        sum_taps<CO, 1>(taps, rows, rows_in, x, acc);
         for (int co = 0; co < CO; ++co) {
-            const Lanes zero {};
-            const Lanes r = relu ? (acc[co] > zero ? acc[co] : zero) : acc[co];
-            std::memcpy(out.row(co0 + co, y) + x, &r, sizeof r);
+            relu_if(acc[co], relu);
+            std::memcpy(out.row_out(co0 + co, y) + x, &acc[co], sizeof acc[co]);
         }
+    }
+}
+
+// A 3x3 layer's output channels [co0, co0 + CO) of rows y and y + 1, from the transformed
+// rows `v` (v[i * rows_in + ci]: V_i of input channel ci), eight pixels at a time. Each
+// output sample is bias + M0 + M1 + M2 (row y) or bias + M1 - M2 - M3 (row y + 1), in that
+// order wherever it lies; the partial sums wait in the output rows, as the accumulators
+// of one transform fill AVX2's registers.
+template <int CO>
+__attribute__((always_inline)) inline void wino_rows(const float * taps, const float * bias, const float * const * v,
+                                                     int rows_in, int width, bool relu, RowRing & out, int co0, int y) {
+    float * o0[CO];
+    float * o1[CO];
+    for (int co = 0; co < CO; ++co) {
+        o0[co] = out.row_out(co0 + co, y);
+        o1[co] = out.row_out(co0 + co, y + 1);
+    }
+    const std::ptrdiff_t per_tf = std::ptrdiff_t(rows_in) * 3 * CO;
+    for (int x = 0; x < width; x += kLanes) {
+        Lanes acc[CO];
+        auto  m = [&](int i) {
+            for (auto & a : acc) {
+                a = Lanes {};
+            }
+            sum_taps<CO, 3>(taps + i * per_tf, v + i * rows_in, rows_in, x, acc);
+        };
+        // f(output row y's vector, row y + 1's, the transform's sum, the bias) for each
+        // output channel.
+        auto each = [&](auto && f) {
+            for (int co = 0; co < CO; ++co) {
+                f(o0[co] + x, o1[co] + x, acc[co], Lanes {} + bias[co]);
+            }
+        };
+        m(0);
+        each([](float * p0, float *, Lanes m0, Lanes b) {
+            const Lanes a = b + m0;
+            std::memcpy(p0, &a, sizeof a);
+        });
+        m(1);
+        each([](float * p0, float * p1, Lanes m1, Lanes b) {
+            Lanes a;
+            std::memcpy(&a, p0, sizeof a);
+            a += m1;
+            b += m1;
+            std::memcpy(p0, &a, sizeof a);
+            std::memcpy(p1, &b, sizeof b);
+        });
+        m(2);
+        each([relu](float * p0, float * p1, Lanes m2, Lanes) {
+            Lanes a, b;
+            std::memcpy(&a, p0, sizeof a);
+            std::memcpy(&b, p1, sizeof b);
+            a += m2;
+            b -= m2;
+            relu_if(a, relu);
+            std::memcpy(p0, &a, sizeof a);
+            std::memcpy(p1, &b, sizeof b);
+        });
+        m(3);
+        each([relu](float *, float * p1, Lanes m3, Lanes) {
+            Lanes b;
+            std::memcpy(&b, p1, sizeof b);
+            b -= m3;
+            relu_if(b, relu);
+            std::memcpy(p1, &b, sizeof b);
+        });
     }
 }
 
@@ -119,60 +218,102 @@ __attribute__((always_inline)) inline void conv_row(const float * taps, const fl
 #define STEG_CLONES
 #endif
 
-#define STEG_ROW_KERNEL(name, CO, K)                                                                                   \
+#define STEG_ROW_KERNEL(name, kernel, CO)                                                                             \
     STEG_CLONES void name(const float * taps, const float * bias, const float * const * rows, int rows_in, int width, \
                           bool relu, RowRing & out, int co0, int y) {                                                  \
-        conv_row<CO, K>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                          \
+        kernel<CO>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                               \
     }
-STEG_ROW_KERNEL(row8x3, 8, 3)
-STEG_ROW_KERNEL(row3x3, 3, 3)
-STEG_ROW_KERNEL(row8x1, 8, 1)
-STEG_ROW_KERNEL(row3x1, 3, 1)
+STEG_ROW_KERNEL(wino8, wino_rows, 8)
+STEG_ROW_KERNEL(wino3, wino_rows, 3)
+STEG_ROW_KERNEL(row8x1, conv_row, 8)
+STEG_ROW_KERNEL(row3x1, conv_row, 3)
 #undef STEG_ROW_KERNEL
 
-// Row y of an input from H x W x C floats into the ring's planar rows.
-void input_row_from_hwc(const float * hwc, RowRing & ring, int y) {
+// V0..V3 of one input row block: d0..d3 in, over the whole stored row (borders included:
+// zeros in, zeros out).
+STEG_CLONES void transform_rows(const float * __restrict d0, const float * __restrict d1, const float * __restrict d2,
+                                const float * __restrict d3, float * __restrict v0, float * __restrict v1,
+                                float * __restrict v2, float * __restrict v3, int n) {
+    for (int x = 0; x < n; ++x) {
+        v0[x] = d0[x] - d2[x];
+        v1[x] = d1[x] + d2[x];
+        v2[x] = d2[x] - d1[x];
+        v3[x] = d1[x] - d3[x];
+    }
+}
+
+// Row y of an input from H x W x C floats (row `top` first) into the ring's planar rows.
+void input_row_from_hwc(const float * hwc, int top, RowRing & ring, int y) {
     const int     c_count = ring.channels(), width = ring.width();
-    const float * src     = hwc + std::ptrdiff_t(y) * width * c_count;
+    const float * src     = hwc + std::ptrdiff_t(y - top) * width * c_count;
     for (int c = 0; c < c_count; ++c) {
-        float * r = ring.row(c, y);
+        float * r = ring.row_out(c, y);
         for (int x = 0; x < width; ++x) {
             r[x] = src[std::ptrdiff_t(x) * c_count + c];
         }
     }
 }
 
-// Row y of layer l's output, all its channels, from the rings of its sources.
-void layer_row(const RowLayer & l, const float * taps, const std::vector<RowRing> & rings, RowRing & out, int y) {
-    const float * rows[kMaxRowLayerInputs * 3];  // the input rows each (ci, ky) reads, found once a row
-    int           n = 0;
-    for (int src : l.sources) {
-        if (src < 0) {
-            continue;
-        }
-        const RowRing & in = rings[size_t(src)];
-        for (int ci = 0; ci < in.channels(); ++ci) {
-            for (int ky = 0; ky < l.kernel; ++ky) {
-                rows[n++] = in.row(ci, y + ky - l.kernel / 2);
+// Rows y and y + 1 of layer l's output, all its channels, from the rings of its sources.
+// `scratch` holds the transformed rows of a 3x3 layer: 4 x kMaxRowLayerInputs rows of
+// the rings' stride.
+void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRing> & rings, RowRing & out, int y,
+                float * scratch) {
+    const int width = out.width(), stride = out.stride();
+    const bool relu  = l.relu;
+    if (l.kernel == 1) {
+        for (int r = y; r < y + kBlock; ++r) {
+            if (!out.inside(r)) {
+                continue;
             }
+            const float * rows[kMaxRowLayerInputs];
+            int           n = 0;
+            for (int src : l.sources) {
+                for (int ci = 0; src >= 0 && ci < rings[size_t(src)].channels(); ++ci) {
+                    rows[n++] = rings[size_t(src)].row(ci, r);
+                }
+            }
+            if (l.out_channels == 3) {
+                row3x1(taps, l.bias, rows, n, width, relu, out, 0, r);
+            } else {
+                for (int co0 = 0; co0 < l.out_channels; co0 += 8) {
+                    row8x1(taps + co0 * l.in_channels, l.bias + co0, rows, n, width, relu, out, co0, r);
+                }
+            }
+            out.clear_border(r);
+        }
+        return;
+    }
+    const float * v[kWino * kMaxRowLayerInputs];  // v[i * in_channels + ci], each pointing at pixel 0
+    int           ci = 0;
+    for (int src : l.sources) {
+        for (int c = 0; src >= 0 && c < rings[size_t(src)].channels(); ++c, ++ci) {
+            const RowRing & in = rings[size_t(src)];
+            float *         t[kWino];
+            for (int i = 0; i < kWino; ++i) {
+                t[i]                       = scratch + (std::ptrdiff_t(i) * kMaxRowLayerInputs + ci) * stride + 1;
+                v[i * l.in_channels + ci] = t[i];
+            }
+            transform_rows(in.row(c, y - 1) - 1, in.row(c, y) - 1, in.row(c, y + 1) - 1, in.row(c, y + 2) - 1,
+                           t[0] - 1, t[1] - 1, t[2] - 1, t[3] - 1, stride);
         }
     }
-    const int width = out.width();
     if (l.out_channels == 3) {
-        (l.kernel == 3 ? row3x3 : row3x1)(taps, l.bias, rows, n, width, l.relu, out, 0, y);
+        wino3(taps, l.bias, v, l.in_channels, width, relu, out, 0, y);
     } else {
-        const std::ptrdiff_t group = std::ptrdiff_t(8) * l.in_channels * l.kernel * l.kernel;
+        const std::ptrdiff_t group = std::ptrdiff_t(8) * kWino * l.in_channels * 3;
         for (int co0 = 0; co0 < l.out_channels; co0 += 8) {
-            (l.kernel == 3 ? row8x3 : row8x1)(taps + co0 / 8 * group, l.bias + co0, rows, n, width, l.relu, out, co0, y);
+            wino8(taps + co0 / 8 * group, l.bias + co0, v, l.in_channels, width, relu, out, co0, y);
         }
     }
     out.clear_border(y);
+    out.clear_border(y + 1);
 }
 
 }  // namespace
 
 void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers, int height, int width, float * chw,
-              int y0, int y1) {
+              int y0, int y1, int top) {
     // Each node's depth: how many 3x3 layers made it.
     const int        n_in = int(inputs.size()), n = n_in + int(layers.size());
     std::vector<int> depth(size_t(n), 0), channels(size_t(n), 0);
@@ -210,34 +351,48 @@ void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers
     std::vector<RowRing>            rings;
     std::vector<std::vector<float>> taps;
     for (int i = 0; i < n; ++i) {
-        rings.emplace_back(channels[size_t(i)], height, width);
+        rings.emplace_back(channels[size_t(i)], top, height, width);
     }
     for (const auto & l : layers) {
         taps.push_back(taps_of(l, l.out_channels == 3 ? 3 : 8));
     }
-    // At step s, a node of depth d makes its row s - d if the band needs it: the last
-    // node's rows [y0, y1), and a node of depth d the rows D - d more on either side (D
-    // the last node's depth). The rows a 3x3 layer reads (r - 1, r, r + 1 of nodes one
-    // less deep) were made at steps s - 2, s - 1 and s; a 1x1 layer reads row r, made
-    // at step s by a node before it.
-    const int D = depth[size_t(n - 1)];
-    for (int s = y0 - D; s < y1 + D; ++s) {
+    std::vector<float> scratch(size_t(kWino) * kMaxRowLayerInputs * size_t(rings[0].stride()));
+    // In the picture's rows: a node of depth d makes blocks of two rows, 2k + d and
+    // 2k + d + 1, block k at step k + d. A 3x3 layer's block k reads rows 2k + d - 1 to
+    // 2k + d + 2 of nodes one less deep: their blocks k (made at the step before) and
+    // k + 1 (made at this step, by a node before it); a 1x1 layer reads its sources'
+    // block k, made at this step. So four rows a node suffice. Blocks are placed by the
+    // picture's rows, whatever the tile or band, so a row is summed the same way wherever
+    // it is computed. The band needs the last node's rows [Y0, Y1) and a node of depth d
+    // the rows D - d more on either side (D the last node's depth): blocks k_first to
+    // k_last - d.
+    const int D = depth[size_t(n - 1)], Y0 = top + y0, Y1 = top + y1;
+    const int k_first = half_down(Y0 - D), k_last = half_down(Y1 + D - 1);
+    for (int s = k_first; s <= k_last; ++s) {
         for (int i = 0; i < n; ++i) {
-            const int d = depth[size_t(i)], r = s - d;
-            if (r < std::max(0, y0 - (D - d)) || r >= std::min(height, y1 + (D - d))) {
+            const int d = depth[size_t(i)], k = s - d, y = 2 * k + d;
+            if (k < k_first) {
                 continue;
             }
+            RowRing & ring = rings[size_t(i)];
             if (i < n_in) {
-                input_row_from_hwc(inputs[size_t(i)].hwc, rings[size_t(i)], r);
-            } else {
-                layer_row(layers[size_t(i - n_in)], taps[size_t(i - n_in)].data(), rings, rings[size_t(i)], r);
+                for (int r = y; r < y + kBlock; ++r) {
+                    if (ring.inside(r)) {
+                        input_row_from_hwc(inputs[size_t(i)].hwc, top, ring, r);
+                    }
+                }
+            } else if (ring.inside(y) || ring.inside(y + 1)) {
+                layer_rows(layers[size_t(i - n_in)], taps[size_t(i - n_in)].data(), rings, ring, y, scratch.data());
             }
         }
-        const int r = s - D;
-        if (r >= y0 && r < y1) {
-            const RowRing & last = rings[size_t(n - 1)];
-            for (int c = 0; c < last.channels(); ++c) {
-                std::memcpy(chw + (std::ptrdiff_t(c) * height + r) * width, last.row(c, r), sizeof(float) * size_t(width));
+        const int k = s - D;
+        for (int r = 2 * k + D; k >= k_first && r < 2 * k + D + kBlock; ++r) {
+            if (r >= Y0 && r < Y1) {
+                const RowRing & last = rings[size_t(n - 1)];
+                for (int c = 0; c < last.channels(); ++c) {
+                    std::memcpy(chw + (std::ptrdiff_t(c) * height + (r - top)) * width, last.row(c, r),
+                                sizeof(float) * size_t(width));
+                }
             }
         }
     }

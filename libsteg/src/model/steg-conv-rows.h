@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
-// steg-conv-rows.h - the networks' convolutions on the CPU in fp32 at inference, a row at
-// a time. oneDNN runs these small layers (16 channels and fewer) at a half of what the
-// cores can do, or less on the decoder's narrow ones, and each of its layers goes through
-// memory whole. Here each layer keeps its last three rows, planar and zero-bordered, and
-// makes a row as soon as the rows it reads are there, so what a band of rows needs stays
-// in the core's cache through every layer. A row is computed eight pixels a vector, eight
-// (or three) output channels at once, each tap one fused multiply-add, so that each input
-// is loaded once a group. A layer may read two layers' outputs as one (the encoder's
-// concatenations cost nothing). No torch: steg-network.cpp splits the rows among
-// libtorch's threads.
+// steg-conv-rows.h - the networks' convolutions on the CPU in fp32 at inference, a few
+// rows at a time. oneDNN runs these small layers (16 channels and fewer) at a half of
+// what the cores can do, or less on the decoder's narrow ones, and each of its layers
+// goes through memory whole. Here each layer keeps its last four rows, planar and
+// zero-bordered, and makes two rows as soon as the rows it reads are there, so what a
+// band of rows needs stays in the core's cache through every layer. A 3x3 layer makes its
+// two rows in Winograd's form along the columns, F(2, 3): 12 multiply-adds a pixel and
+// input channel for two rows instead of 18. A row is computed eight pixels a vector,
+// eight (or three) output channels at once, each tap one fused multiply-add, so that each
+// input is loaded once a group. A layer may read two layers' outputs as one (the
+// encoder's concatenations cost nothing). No torch: steg-network.cpp splits the rows
+// among libtorch's threads.
 #pragma once
 
 #include <cstdint>
@@ -43,16 +45,18 @@ constexpr bool row_layer_supported(long out_channels) {
     return out_channels == 3 || out_channels == 8 || out_channels == 16;
 }
 
-// The network on one H x W image; rows [y0, y1) of its last layer's output go to `chw`
+// The network on one H x W image whose first row is row `top` (>= 0) of the picture it
+// comes from (a tile's place); rows [y0, y1) of its last layer's output go to `chw`
 // (that layer's C x H x W floats). A layer comes after what it reads; a 3x3 layer reads
 // nodes made by the same number of 3x3 layers before them, and a 1x1 layer reads nodes
 // that are all as deep as each other. A band's rows are computed with the rows of context
 // they need (one more a 3x3 layer on either side), so bands may run on different threads.
-// Each output sample is summed in the same order wherever it lies, so any split into
-// bands or tiles gives the same values. Throws steg::Error (STEG_ERR_INTERNAL) on a
+// The rows are paired by their place in the picture and each output sample is summed in
+// the same order wherever it lies, so any split into bands, or into tiles with `top`
+// their place, gives the same values. Throws steg::Error (STEG_ERR_INTERNAL) on a
 // network it does not take.
 void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers, int height, int width, float * chw,
-              int y0, int y1);
+              int y0, int y1, int top = 0);
 
 // The 1x1 layer with one output: out[i] = bias + sum over c of weight[c] chw[c][i], for
 // the `plane` samples of each of `channels` planes.

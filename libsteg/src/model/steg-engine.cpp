@@ -234,7 +234,7 @@ void Engine::hide_rows(RowSource & cover, RowSource & payload, RowSink & hybrid,
         // work), in fp32.
         auto          features = [&] { return m.model.encoder->features(host, guest); };
         torch::Tensor oe       = m.encoder_bf16 ? m.model.encoder->tail->forward(m.run(true, features))
-                                                : m.model.encoder->forward(host, guest);
+                                                : m.model.encoder->forward(host, guest, { r.y, r.x });
         return to_u8(m.model.hybrid(host, oe, guest, { r.y, r.x }));
     };
     std::vector<uint8_t> rows_out;

@@ -69,9 +69,11 @@ RowLayer row_layer(const nn::Conv2dImpl * c, bool relu, int src0, int src1, std:
 }
 
 // The network of `layers` on CPU float tensors `inputs` (N x C x H x W each, the same N,
-// H and W) without gradient, through run_rows() (steg-conv-rows.h). Returns N x C' x H x
-// W (NCHW), C' the last layer's outputs. Each thread takes one band of rows.
-torch::Tensor rows_forward(const std::vector<torch::Tensor> & inputs, const std::vector<RowLayer> & layers) {
+// H and W; their first row is row `top` of the picture) without gradient, through
+// run_rows() (steg-conv-rows.h). Returns N x C' x H x W (NCHW), C' the last layer's
+// outputs. Each thread takes one band of rows.
+torch::Tensor rows_forward(const std::vector<torch::Tensor> & inputs, const std::vector<RowLayer> & layers,
+                           int64_t top) {
     std::vector<torch::Tensor> hwc;
     for (const auto & x : inputs) {
         hwc.push_back(x.to(torch::kFloat32).contiguous(torch::MemoryFormat::ChannelsLast));
@@ -87,7 +89,7 @@ torch::Tensor rows_forward(const std::vector<torch::Tensor> & inputs, const std:
         }
         float * dst = out.data_ptr<float>() + b * out.size(1) * h * w;
         at::parallel_for(0, h, band, [&](int64_t y0, int64_t y1) {
-            run_rows(in, layers, int(h), int(w), dst, int(y0), int(y1));
+            run_rows(in, layers, int(h), int(w), dst, int(y0), int(y1), int(top));
         });
     }
     return out;
@@ -119,7 +121,7 @@ EncoderImpl::EncoderImpl() {
                                                   conv(8, 3, 1)));
 }
 
-torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor & g) {
+torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor & g, const Origin & at) {
     // At inference on the CPU in fp32, the whole network runs a row at a time.
     if (rows_apply(h) && g.scalar_type() == torch::kFloat32 && runs_in_rows()) {
         // Nodes: 0 the host, 1 the guest, then guest layer i and host layer i in turn
@@ -136,7 +138,7 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor & h, const torch::Tensor 
         layers.push_back(row_layer(tail->ptr(0)->as<nn::Conv2d>(), true, last, last - 1, keep));
         layers.push_back(row_layer(tail->ptr(2)->as<nn::Conv2d>(), true, last + 1, -1, keep));
         layers.push_back(row_layer(tail->ptr(4)->as<nn::Conv2d>(), false, last + 2, -1, keep));
-        return rows_forward({ h, g }, layers);
+        return rows_forward({ h, g }, layers, at.y);
     }
     return tail->forward(features(h, g));
 }
@@ -328,7 +330,7 @@ torch::Tensor DecoderImpl::features(const torch::Tensor & x, const Origin & at) 
         for (size_t i = 0; i + 1 < net->size(); i += 2) {
             layers.push_back(row_layer(net->ptr(i)->as<nn::Conv2d>(), true, int(i / 2), -1, keep));
         }
-        return rows_forward({ y }, layers);
+        return rows_forward({ y }, layers, at.y);
     }
     for (auto it = net->begin(); it + 1 != net->end(); ++it) {
         y = it->forward(y);

@@ -28,10 +28,18 @@ constexpr int kDecoderRadius = 6;
 constexpr int64_t kEncoderParams = 36051;
 constexpr int64_t kDecoderParams = 4819;
 
+// Where a zero-centred image's top-left pixel lies in the whole picture: a tile's
+// place, so that the rehman2017-phase pilots (below) fall on the same pixels whatever
+// the tiling.
+struct Origin {
+    int64_t y = 0, x = 0;
+};
+
 struct EncoderImpl : torch::nn::Module {
     EncoderImpl();
-    // host: N x 3 x H x W, guest: N x 1 x H x W, both zero-centred. Returns Oe, N x 3 x H x W.
-    torch::Tensor forward(const torch::Tensor & host, const torch::Tensor & guest);
+    // host: N x 3 x H x W, guest: N x 1 x H x W, both zero-centred; `at`, their place in
+    // the picture (the rows' kernels pair rows by it). Returns Oe, N x 3 x H x W.
+    torch::Tensor forward(const torch::Tensor & host, const torch::Tensor & guest, const Origin & at = {});
     // The two branches (the 3x3 layers, nearly all the work), N x 32 x H x W; forward is
     // tail->forward(features(...)). Inference runs them in bf16 and the tail in fp32.
     torch::Tensor features(const torch::Tensor & host, const torch::Tensor & guest);
@@ -68,12 +76,6 @@ torch::Tensor luma_levels(const torch::Tensor & x);
 constexpr double kPhaseSpan = 2.0 / 3.0;
 constexpr double kPhaseCut  = (1.0 + kPhaseSpan) / 2.0;
 
-// Where a zero-centred image's top-left pixel lies in the whole picture: a tile's
-// place, so that the rehman2017-phase pilots (below) fall on the same pixels whatever
-// the tiling.
-struct Origin {
-    int64_t y = 0, x = 0;
-};
 
 // rehman2017-phase's pilots: the pixels whose row and column in the whole picture are
 // both multiples of kPilotStride carry the middle phase (s = 1/2) instead of the
