@@ -4,9 +4,12 @@
  * steg_reveal time for frames of the same size, so the element's overhead shows.
  * Prints one JSON object per measurement; overhead_pct is the element's time less
  * the same pipeline's time with `identity` in its place (the test source and the
- * sink), over libsteg's time.
+ * sink), over libsteg's time. With --rounds N the three are timed one after the other
+ * N times; each figure is then the median of its rounds, and overhead_pct the median
+ * of the rounds' own overheads (each from times taken a few seconds apart, which a
+ * machine whose speed drifts needs), with their range.
  *
- *   steg-bench-gst [--sizes 640x480,1920x1080] [--frames N] [--threads N]
+ *   steg-bench-gst [--sizes 640x480,1920x1080] [--frames N] [--threads N] [--rounds N]
  *
  * Needs GST_PLUGIN_PATH to reach libgststeg.so (bench/run sets it). The pipeline's
  * time runs from the first frame that reaches the sink to the last, so model loading
@@ -92,6 +95,21 @@ noise (struct steg_image *img, guint32 seed)
   g_rand_free (r);
 }
 
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* The median of v[0..n), which it sorts. */
+static double
+median (double *v, int n)
+{
+  qsort (v, n, sizeof *v, compare_doubles);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Milliseconds per frame of libsteg's own call, after one warm-up call. */
 static double
 libsteg_ms (struct steg_context *ctx, gboolean hide, int w, int h, int frames)
@@ -122,7 +140,7 @@ int
 main (int argc, char **argv)
 {
   const char *sizes = "640x480,1920x1080";
-  int frames = 0, threads = 0, i;
+  int frames = 0, threads = 0, rounds = 1, i;
   struct steg_context_params params = steg_context_default_params ();
   struct steg_context *ctx;
   struct steg_image payload;
@@ -136,11 +154,17 @@ main (int argc, char **argv)
       frames = atoi (argv[i + 1]);
     else if (!strcmp (argv[i], "--threads"))
       threads = atoi (argv[i + 1]);
+    else if (!strcmp (argv[i], "--rounds"))
+      rounds = atoi (argv[i + 1]);
     else {
       fprintf (stderr, "usage: steg-bench-gst [--sizes WxH,...] [--frames N] "
-          "[--threads N]\n");
+          "[--threads N] [--rounds N]\n");
       return 2;
     }
+  }
+  if (rounds < 1 || rounds > 100) {
+    fprintf (stderr, "steg-bench-gst: --rounds takes a count from 1 to 100\n");
+    return 2;
   }
   gst_init (&argc, &argv);
   params.device = STEG_DEVICE_CPU;
@@ -173,20 +197,31 @@ main (int argc, char **argv)
       continue;
     for (k = 0; k < 2; k++) {
       gboolean hide = k == 0;
-      double probe, lib, el, base;
+      double probe, lib[100], el[100], base[100], over[100], lo, hi;
+      int r;
       /* About 4 s of work per measurement. */
       probe = libsteg_ms (ctx, hide, w, h, 1);
       n = frames > 0 ? frames : CLAMP ((int) (4000 / probe), 5, 100);
-      el = pipeline_ms (hide ? "stegembed" : "stegreveal", w, h, n, threads,
-          hide ? payload_path : NULL);
-      lib = libsteg_ms (ctx, hide, w, h, n);
-      /* The same pipeline without our element: the test source and the sink. */
-      base = pipeline_ms ("identity", w, h, n, -1, NULL);
+      for (r = 0; r < rounds; r++) {
+        el[r] = pipeline_ms (hide ? "stegembed" : "stegreveal", w, h, n,
+            threads, hide ? payload_path : NULL);
+        lib[r] = libsteg_ms (ctx, hide, w, h, n);
+        /* The same pipeline without our element: the test source and the sink. */
+        base[r] = pipeline_ms ("identity", w, h, n, -1, NULL);
+        over[r] = 100.0 * (el[r] - base[r] - lib[r]) / lib[r];
+      }
+      lo = hi = over[0];
+      for (r = 1; r < rounds; r++) {
+        lo = MIN (lo, over[r]);
+        hi = MAX (hi, over[r]);
+      }
       printf ("{\"what\": \"%s\", \"size\": \"%dx%d\", \"frames\": %d, "
-          "\"element_ms\": %.1f, \"element_fps\": %.2f, \"pipeline_base_ms\": %.1f, "
-          "\"libsteg_ms\": %.1f, \"overhead_pct\": %.1f}\n",
-          hide ? "stegembed" : "stegreveal", w, h, n, el, 1000.0 / el, base, lib,
-          100.0 * (el - base - lib) / lib);
+          "\"rounds\": %d, \"element_ms\": %.1f, \"element_fps\": %.2f, "
+          "\"pipeline_base_ms\": %.1f, \"libsteg_ms\": %.1f, "
+          "\"overhead_pct\": %.1f, \"overhead_pct_range\": [%.1f, %.1f]}\n",
+          hide ? "stegembed" : "stegreveal", w, h, n, rounds, median (el, rounds),
+          1000.0 / median (el, rounds), median (base, rounds),
+          median (lib, rounds), median (over, rounds), lo, hi);
       fflush (stdout);
     }
   }
