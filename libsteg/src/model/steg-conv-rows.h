@@ -5,8 +5,8 @@
 // goes through memory whole. Here each layer keeps its last four rows, planar and
 // zero-bordered, and makes two rows as soon as the rows it reads are there, so what a
 // band of rows needs stays in the core's cache through every layer. A 3x3 layer makes its
-// two rows in Winograd's form along the columns, F(2, 3): 12 multiply-adds a pixel and
-// input channel for two rows instead of 18. A row is computed eight pixels a vector,
+// two rows in Winograd's form along the columns, F(2, 3): for two rows, 12 multiply-adds
+// a pixel for each input and output channel instead of 18. A row is computed eight pixels a vector,
 // eight (or three) output channels at once, each tap one fused multiply-add, so that each
 // input is loaded once a group. A layer may read two layers' outputs as one (the
 // encoder's concatenations cost nothing). No torch: steg-network.cpp splits the rows

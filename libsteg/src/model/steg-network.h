@@ -29,8 +29,8 @@ constexpr int64_t kEncoderParams = 36051;
 constexpr int64_t kDecoderParams = 4819;
 
 // Where a zero-centred image's top-left pixel lies in the whole picture: a tile's
-// place, so that the rehman2017-phase pilots (below) fall on the same pixels whatever
-// the tiling.
+// place, so that the rehman2017-phase pilots (below) fall on the same pixels, and the
+// CPU's rows kernels (steg-conv-rows.h) pair the same rows, whatever the tiling.
 struct Origin {
     int64_t y = 0, x = 0;
 };
@@ -75,7 +75,6 @@ torch::Tensor luma_levels(const torch::Tensor & x);
 // the middle of that gap, at kPhaseCut.
 constexpr double kPhaseSpan = 2.0 / 3.0;
 constexpr double kPhaseCut  = (1.0 + kPhaseSpan) / 2.0;
-
 
 // rehman2017-phase's pilots: the pixels whose row and column in the whole picture are
 // both multiples of kPilotStride carry the middle phase (s = 1/2) instead of the
