@@ -171,25 +171,26 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
         // output channel.
         auto each = [&](auto && f) {
             for (int co = 0; co < CO; ++co) {
-                f(o0[co] + x, o1[co] + x, acc[co], Lanes {} + bias[co]);
+                const Lanes b = Lanes {} + bias[co];
+                f(o0[co] + x, o1[co] + x, acc[co], b);
             }
         };
         m(0);
-        each([](float * p0, float *, Lanes m0, Lanes b) {
+        each([](float * p0, float *, const Lanes & m0, const Lanes & b) {
             const Lanes a = b + m0;
             std::memcpy(p0, &a, sizeof a);
         });
         m(1);
-        each([](float * p0, float * p1, Lanes m1, Lanes b) {
+        each([](float * p0, float * p1, const Lanes & m1, const Lanes & b) {
             Lanes a;
             std::memcpy(&a, p0, sizeof a);
             a += m1;
-            b += m1;
+            const Lanes c = b + m1;
             std::memcpy(p0, &a, sizeof a);
-            std::memcpy(p1, &b, sizeof b);
+            std::memcpy(p1, &c, sizeof c);
         });
         m(2);
-        each([relu](float * p0, float * p1, Lanes m2, Lanes) {
+        each([relu](float * p0, float * p1, const Lanes & m2, const Lanes &) {
             Lanes a, b;
             std::memcpy(&a, p0, sizeof a);
             std::memcpy(&b, p1, sizeof b);
@@ -200,7 +201,7 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
             std::memcpy(p1, &b, sizeof b);
         });
         m(3);
-        each([relu](float *, float * p1, Lanes m3, Lanes) {
+        each([relu](float *, float * p1, const Lanes & m3, const Lanes &) {
             Lanes b;
             std::memcpy(&b, p1, sizeof b);
             b -= m3;
