@@ -140,6 +140,8 @@ int
 main (int argc, char **argv)
 {
   const char *sizes = "640x480,1920x1080";
+  const char *usage = "usage: steg-bench-gst [--sizes WxH,...] [--frames N] "
+      "[--threads N] [--rounds N]\n";
   int frames = 0, threads = 0, rounds = 1, i;
   struct steg_context_params params = steg_context_default_params ();
   struct steg_context *ctx;
@@ -147,7 +149,15 @@ main (int argc, char **argv)
   gchar *dir, *payload_path, **list;
   GError *err = NULL;
 
-  for (i = 1; i + 1 < argc; i += 2) {
+  for (i = 1; i < argc; i += 2) {
+    if (!strcmp (argv[i], "--help") || !strcmp (argv[i], "-h")) {
+      fputs (usage, stdout);
+      return 0;
+    }
+    if (i + 1 == argc) {
+      fprintf (stderr, "steg-bench-gst: %s needs a value\n%s", argv[i], usage);
+      return 2;
+    }
     if (!strcmp (argv[i], "--sizes"))
       sizes = argv[i + 1];
     else if (!strcmp (argv[i], "--frames"))
@@ -157,8 +167,7 @@ main (int argc, char **argv)
     else if (!strcmp (argv[i], "--rounds"))
       rounds = atoi (argv[i + 1]);
     else {
-      fprintf (stderr, "usage: steg-bench-gst [--sizes WxH,...] [--frames N] "
-          "[--threads N] [--rounds N]\n");
+      fputs (usage, stderr);
       return 2;
     }
   }

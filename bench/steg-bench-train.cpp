@@ -51,8 +51,19 @@ int main(int argc, char ** argv) {
     int                world  = 1;
     bool               only_allreduce = false;
     o.size                    = 64;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
+    const char * usage = "usage: steg-bench-train [--device cpu|cuda] [--threads N] [--batch B] [--size S] [--amp 0|1] "
+                         "[--channels-last 0|1] [--world-size N] [--allreduce-only 0|1]\n";
+    for (int i = 1; i < argc; i += 2) {
+        const std::string k = argv[i];
+        if (k == "--help" || k == "-h") {
+            std::fputs(usage, stdout);
+            return 0;
+        }
+        if (i + 1 == argc) {
+            std::fprintf(stderr, "steg-bench-train: %s needs a value\n%s", k.c_str(), usage);
+            return 2;
+        }
+        const std::string v = argv[i + 1];
         if (k == "--device") device = v;
         else if (k == "--threads") o.threads = std::atoi(v.c_str());
         else if (k == "--batch") o.batch = std::atoi(v.c_str());
@@ -62,8 +73,7 @@ int main(int argc, char ** argv) {
         else if (k == "--world-size") world = std::max(1, std::atoi(v.c_str()));
         else if (k == "--allreduce-only") only_allreduce = v == "1";
         else {
-            std::fprintf(stderr, "usage: steg-bench-train [--device cpu|cuda] [--threads N] [--batch B] [--size S] [--amp 0|1] "
-                                 "[--channels-last 0|1] [--world-size N] [--allreduce-only 0|1]\n");
+            std::fputs(usage, stderr);
             return 2;
         }
     }

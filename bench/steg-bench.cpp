@@ -46,8 +46,19 @@ void random_fill(steg_image & img, uint32_t seed) {
 int main(int argc, char ** argv) {
     std::string device = "cpu", sizes = "300x300,640x480,1920x1080", model, precision = "fp32";
     int         threads = 0, big_mp = 0, tile = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
+    const char * usage = "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n"
+                         "                  [--precision fp32|bf16|fp16|auto] [--tile N]\n";
+    for (int i = 1; i < argc; i += 2) {
+        const std::string k = argv[i];
+        if (k == "--help" || k == "-h") {
+            std::fputs(usage, stdout);
+            return 0;
+        }
+        if (i + 1 == argc) {
+            std::fprintf(stderr, "steg-bench: %s needs a value\n%s", k.c_str(), usage);
+            return 2;
+        }
+        const std::string v = argv[i + 1];
         if (k == "--device") device = v;
         else if (k == "--sizes") sizes = v;
         else if (k == "--threads") threads = std::atoi(v.c_str());
@@ -56,8 +67,7 @@ int main(int argc, char ** argv) {
         else if (k == "--precision") precision = v;
         else if (k == "--tile") tile = std::atoi(v.c_str());
         else {
-            std::fprintf(stderr, "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n"
-                                 "                  [--precision fp32|bf16|fp16|auto] [--tile N]\n");
+            std::fputs(usage, stderr);
             return 2;
         }
     }
