@@ -11,6 +11,7 @@
 // time of the per-step gradient all-reduce (waits for the slower rank included); with
 // --allreduce-only 1 the ranks only all-reduce a buffer of the model's size (its 40,870
 // parameters and the 4 loss figures), which is the collective's own cost.
+#include "bench-options.h"
 #include "steg-data.h"
 #include "steg-distributed.h"
 #include "steg-train.h"
@@ -54,16 +55,10 @@ int main(int argc, char ** argv) {
     const char * usage = "usage: steg-bench-train [--device cpu|cuda] [--threads N] [--batch B] [--size S] [--amp 0|1] "
                          "[--channels-last 0|1] [--world-size N] [--allreduce-only 0|1]\n";
     for (int i = 1; i < argc; i += 2) {
-        const std::string k = argv[i];
-        if (k == "--help" || k == "-h") {
-            std::fputs(usage, stdout);
-            return 0;
+        if (const int rc = bench::option_or_exit(argc, argv, i, "steg-bench-train", usage); rc >= 0) {
+            return rc;
         }
-        if (i + 1 == argc) {
-            std::fprintf(stderr, "steg-bench-train: %s needs a value\n%s", k.c_str(), usage);
-            return 2;
-        }
-        const std::string v = argv[i + 1];
+        const std::string k = argv[i], v = argv[i + 1];
         if (k == "--device") device = v;
         else if (k == "--threads") o.threads = std::atoi(v.c_str());
         else if (k == "--batch") o.batch = std::atoi(v.c_str());

@@ -9,6 +9,7 @@
 //
 // --big-mp N runs only the memory measurement: a hide of an N-megapixel cover, then
 // reports the process's peak resident memory (run it in its own process).
+#include "bench-options.h"
 #include "steg.h"
 
 #include <sys/resource.h>
@@ -49,16 +50,10 @@ int main(int argc, char ** argv) {
     const char * usage = "usage: steg-bench [--device cpu|cuda] [--sizes WxH,...] [--threads N] [--model F] [--big-mp N]\n"
                          "                  [--precision fp32|bf16|fp16|auto] [--tile N]\n";
     for (int i = 1; i < argc; i += 2) {
-        const std::string k = argv[i];
-        if (k == "--help" || k == "-h") {
-            std::fputs(usage, stdout);
-            return 0;
+        if (const int rc = bench::option_or_exit(argc, argv, i, "steg-bench", usage); rc >= 0) {
+            return rc;
         }
-        if (i + 1 == argc) {
-            std::fprintf(stderr, "steg-bench: %s needs a value\n%s", k.c_str(), usage);
-            return 2;
-        }
-        const std::string v = argv[i + 1];
+        const std::string k = argv[i], v = argv[i + 1];
         if (k == "--device") device = v;
         else if (k == "--sizes") sizes = v;
         else if (k == "--threads") threads = std::atoi(v.c_str());
