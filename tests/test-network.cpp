@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The network is exactly Table 1 as ../shared/reference/paper_model.py reads it.
+#include "steg-conv-rows.h"
 #include "steg-model.h"
 #include "steg-network.h"
 
@@ -7,6 +8,10 @@
 #include <torch/torch.h>
 
 #include <map>
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 namespace {
 
@@ -272,6 +277,78 @@ TEST(Network, RowsGiveTheSameNumbersWhereverATileStarts) {
         }
     }
     at::set_num_threads(threads_before);
+}
+
+// Where the CPU has AVX-512 the row kernels take sixteen pixels a vector, elsewhere
+// eight; each sample is summed in the same order either way, so a hybrid made on one
+// machine is the same bytes as on another. Widths that are not a multiple of either
+// check the right border (a vector reads and writes past the last pixel).
+TEST(Network, RowsGiveTheSameBitsInEitherVectorWidth) {
+    if (steg::row_lanes() != 16) {
+        GTEST_SKIP() << "this CPU has no AVX-512: the wide kernels cannot run here";
+    }
+    torch::manual_seed(14);
+    steg::Encoder enc;
+    steg::Decoder dec(36, 0.0);
+    {
+        torch::NoGradGuard no_grad;
+        for (auto & p : enc->named_parameters()) {
+            if (p.key().find("bias") != std::string::npos) {
+                p.value().uniform_(-0.2, 0.2);
+            }
+        }
+    }
+    const int          threads_before = at::get_num_threads();
+    c10::InferenceMode guard;
+    for (int64_t width : { 5, 27, 41, 300 }) {
+        const torch::Tensor host  = torch::rand({ 1, 3, 19, width }) - 0.5;
+        const torch::Tensor guest = torch::rand({ 1, 1, 19, width }) - 0.5;
+        for (int threads : { 1, 2 }) {
+            at::set_num_threads(threads);
+            const torch::Tensor wide = enc->forward(host, guest), wide_dec = dec->features(host);
+            steg::set_row_lanes(8);
+            ASSERT_EQ(steg::row_lanes(), 8);
+            const torch::Tensor narrow = enc->forward(host, guest), narrow_dec = dec->features(host);
+            steg::set_row_lanes(0);
+            EXPECT_GT(wide.abs().max().item<double>(), 0.01);
+            EXPECT_TRUE(torch::equal(wide, narrow)) << "encoder, width " << width << ", " << threads << " threads";
+            EXPECT_TRUE(torch::equal(wide_dec, narrow_dec)) << "decoder, width " << width << ", " << threads << " threads";
+        }
+    }
+    at::set_num_threads(threads_before);
+}
+
+// Trained weights hold subnormal floats, and an Intel core slows down some hundred times
+// on each operation with one: the rows run with them flushed to zero (a value below
+// 1.2e-38 comes out as zero), and give the caller back its own floating-point mode, on
+// the thread that called and whatever that mode was.
+TEST(Network, RowsFlushSubnormalsAndKeepTheCallersMode) {
+#if !defined(__SSE__)
+    GTEST_SKIP() << "the rows flush subnormals on x86 only";
+#else
+    steg::Decoder dec;
+    {
+        torch::NoGradGuard no_grad;
+        for (auto & p : dec->named_parameters()) {
+            p.value().zero_();
+            if (p.key().find("bias") != std::string::npos) {
+                p.value().fill_(1e-39f);  // subnormal: unflushed, each feature would be 1e-39
+            }
+        }
+    }
+    ASSERT_TRUE(dec->runs_in_rows());
+    c10::InferenceMode  guard;
+    const torch::Tensor x      = torch::rand({ 1, 3, 9, 21 });
+    const unsigned      before = _mm_getcsr();
+    for (unsigned mode : { before & ~0x8040u, before | 0x8040u }) {  // FTZ and DAZ off, then on
+        _mm_setcsr(mode);
+        const torch::Tensor f = dec->features(x);
+        const unsigned      after = _mm_getcsr();
+        _mm_setcsr(before);
+        EXPECT_EQ(after, mode) << "the caller's MXCSR changed";
+        EXPECT_TRUE(torch::equal(f, torch::zeros_like(f))) << "a subnormal came out";
+    }
+#endif
 }
 
 TEST(Network, CosetInputIsTheTensorPathsExactly) {

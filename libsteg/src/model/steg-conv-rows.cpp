@@ -5,16 +5,28 @@
 #include "steg-error.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 namespace steg {
 
 namespace {
 
-constexpr int kLanes = 8;  // pixels a vector; the rows' right border holds one vector more
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+// A vector of L pixels: 8 (AVX2's registers) or 16 (AVX-512's). The rows' right border
+// holds one vector of the wider kind more.
+template <int L>
+struct VectorOf {
+    typedef float type __attribute__((vector_size(L * sizeof(float))));
+};
+template <int L>
+using Lanes = typename VectorOf<L>::type;
+constexpr int kMaxLanes = 16;
 
 // Rows are numbered as in the whole picture (a tile's row 0 is its origin), and made two
 // at a time: a node of depth d makes blocks of rows 2k + d and 2k + d + 1.
@@ -26,8 +38,8 @@ constexpr int half_down(int a) {
 }
 
 // The last four rows a layer has made (row y in slot y mod 4), each channel's row with a
-// zero border: index -1 and the indices W to W + 8, so that a vector of eight pixels may
-// be read at any x in 0..W-1 with its neighbours. Rows outside the image [top, top + H)
+// zero border: index -1 and the indices W to W + 16, so that a vector of up to sixteen
+// pixels may be read at any x in 0..W-1 with its neighbours. Rows outside the image [top, top + H)
 // read as zeros; what is written to them goes to a row nothing reads.
 class RowRing {
   public:
@@ -35,7 +47,7 @@ class RowRing {
         : channels_(channels),
           top_(top),
           height_(height),
-          stride_(width + 2 + kLanes),
+          stride_(width + 2 + kMaxLanes),
           width_(width),
           data_(new float[size_t(6 * channels) * size_t(stride_)]()) {}
 
@@ -49,7 +61,7 @@ class RowRing {
     // Zeroes row y's right border in every channel (after a vector wrote past the width).
     void clear_border(int y) {
         for (int c = 0; c < channels_; ++c) {
-            std::memset(row_out(c, y) + width_, 0, sizeof(float) * kLanes);
+            std::memset(row_out(c, y) + width_, 0, sizeof(float) * kMaxLanes);
         }
     }
 
@@ -103,17 +115,17 @@ std::vector<float> taps_of(const RowLayer & l, int group) {
     return taps;
 }
 
-// acc[co] += the 1 x K convolution of rows[0..n) at pixels x..x+7 by taps (for each row,
-// K taps of CO weights): each input segment is loaded once and used for every output
+// acc[co] += the 1 x K convolution of rows[0..n) at pixels x..x+L-1 by taps (for each
+// row, K taps of CO weights): each input segment is loaded once and used for every output
 // channel of the group, each tap one fused multiply-add.
-template <int CO, int K>
+template <int L, int CO, int K>
 __attribute__((always_inline)) inline void sum_taps(const float * taps, const float * const * rows, int n, int x,
-                                                    Lanes (&acc)[CO]) {
+                                                    Lanes<L> (&acc)[CO]) {
     for (int r = 0; r < n; ++r) {
         const float * s = rows[r] + x;
         const float * w = taps + std::ptrdiff_t(r) * K * CO;
         for (int kx = 0; kx < K; ++kx) {
-            Lanes in;
+            Lanes<L> in;
             std::memcpy(&in, s + kx - K / 2, sizeof in);
             for (int co = 0; co < CO; ++co) {
                 acc[co] += in * w[kx * CO + co];
@@ -122,21 +134,22 @@ __attribute__((always_inline)) inline void sum_taps(const float * taps, const fl
     }
 }
 
-__attribute__((always_inline)) inline void relu_if(Lanes & v, bool relu) {
-    const Lanes zero {};
+template <typename V>
+__attribute__((always_inline)) inline void relu_if(V & v, bool relu) {
+    const V zero {};
     v = relu ? (v > zero ? v : zero) : v;
 }
 
 // A 1x1 layer's output channels [co0, co0 + CO) of row y; `rows` holds a row a channel.
-template <int CO>
+template <int L, int CO>
 __attribute__((always_inline)) inline void conv_row(const float * taps, const float * bias, const float * const * rows,
                                                     int rows_in, int width, bool relu, RowRing & out, int co0, int y) {
-    for (int x = 0; x < width; x += kLanes) {
-        Lanes acc[CO];
+    for (int x = 0; x < width; x += L) {
+        Lanes<L> acc[CO];
         for (int co = 0; co < CO; ++co) {
-            acc[co] = Lanes {} + bias[co];
+            acc[co] = Lanes<L> {} + bias[co];
         }
-        sum_taps<CO, 1>(taps, rows, rows_in, x, acc);
+        sum_taps<L, CO, 1>(taps, rows, rows_in, x, acc);
         for (int co = 0; co < CO; ++co) {
             relu_if(acc[co], relu);
             std::memcpy(out.row_out(co0 + co, y) + x, &acc[co], sizeof acc[co]);
@@ -145,11 +158,11 @@ __attribute__((always_inline)) inline void conv_row(const float * taps, const fl
 }
 
 // A 3x3 layer's output channels [co0, co0 + CO) of rows y and y + 1, from the transformed
-// rows `v` (v[i * rows_in + ci]: V_i of input channel ci), eight pixels at a time. Each
+// rows `v` (v[i * rows_in + ci]: V_i of input channel ci), L pixels at a time. Each
 // output sample is bias + M0 + M1 + M2 (row y) or bias + M1 - M2 - M3 (row y + 1), in that
-// order wherever it lies; the partial sums wait in the output rows, as the accumulators
-// of one transform fill AVX2's registers.
-template <int CO>
+// order wherever it lies, whatever L; the partial sums wait in the output rows, as the
+// accumulators of one transform fill AVX2's registers.
+template <int L, int CO>
 __attribute__((always_inline)) inline void wino_rows(const float * taps, const float * bias, const float * const * v,
                                                      int rows_in, int width, bool relu, RowRing & out, int co0, int y) {
     float * o0[CO];
@@ -159,39 +172,40 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
         o1[co] = out.row_out(co0 + co, y + 1);
     }
     const std::ptrdiff_t per_tf = std::ptrdiff_t(rows_in) * 3 * CO;
-    for (int x = 0; x < width; x += kLanes) {
-        Lanes acc[CO];
-        auto  m = [&](int i) {
+    using V = Lanes<L>;
+    for (int x = 0; x < width; x += L) {
+        V    acc[CO];
+        auto m = [&](int i) {
             for (auto & a : acc) {
-                a = Lanes {};
+                a = V {};
             }
-            sum_taps<CO, 3>(taps + i * per_tf, v + i * rows_in, rows_in, x, acc);
+            sum_taps<L, CO, 3>(taps + i * per_tf, v + i * rows_in, rows_in, x, acc);
         };
         // f(output row y's vector, row y + 1's, the transform's sum, the bias) for each
         // output channel.
         auto each = [&](auto && f) {
             for (int co = 0; co < CO; ++co) {
-                const Lanes b = Lanes {} + bias[co];
+                const V b = V {} + bias[co];
                 f(o0[co] + x, o1[co] + x, acc[co], b);
             }
         };
         m(0);
-        each([](float * p0, float *, const Lanes & m0, const Lanes & b) {
-            const Lanes a = b + m0;
+        each([](float * p0, float *, const V & m0, const V & b) {
+            const V a = b + m0;
             std::memcpy(p0, &a, sizeof a);
         });
         m(1);
-        each([](float * p0, float * p1, const Lanes & m1, const Lanes & b) {
-            Lanes a;
+        each([](float * p0, float * p1, const V & m1, const V & b) {
+            V a;
             std::memcpy(&a, p0, sizeof a);
             a += m1;
-            const Lanes c = b + m1;
+            const V c = b + m1;
             std::memcpy(p0, &a, sizeof a);
             std::memcpy(p1, &c, sizeof c);
         });
         m(2);
-        each([relu](float * p0, float * p1, const Lanes & m2, const Lanes &) {
-            Lanes a, b;
+        each([relu](float * p0, float * p1, const V & m2, const V &) {
+            V a, b;
             std::memcpy(&a, p0, sizeof a);
             std::memcpy(&b, p1, sizeof b);
             a += m2;
@@ -201,8 +215,8 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
             std::memcpy(p1, &b, sizeof b);
         });
         m(3);
-        each([relu](float *, float * p1, const Lanes & m3, const Lanes &) {
-            Lanes b;
+        each([relu](float *, float * p1, const V & m3, const V &) {
+            V b;
             std::memcpy(&b, p1, sizeof b);
             b -= m3;
             relu_if(b, relu);
@@ -211,24 +225,94 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
     }
 }
 
-// Built for AVX-512, AVX2 with FMA and plain x86-64, chosen at load time by the CPU
-// (GCC's target_clones).
+// The kernels are built for AVX2 with FMA and for plain x86-64 in vectors of eight,
+// chosen at load time by the CPU (GCC's target_clones), and for AVX-512 in vectors of
+// sixteen, chosen at run time (row_lanes()). Each sample is summed in the same order in every
+// FMA build, so AVX2 and AVX-512 give the same bits.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define STEG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define STEG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define STEG_WIDE   1
+#define STEG_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 #else
 #define STEG_CLONES
+#define STEG_WIDE 0
 #endif
+
+using RowKernel = void (*)(const float * taps, const float * bias, const float * const * rows, int rows_in, int width,
+                           bool relu, RowRing & out, int co0, int y);
 
 #define STEG_ROW_KERNEL(name, kernel, CO)                                                                             \
     STEG_CLONES void name(const float * taps, const float * bias, const float * const * rows, int rows_in, int width, \
                           bool relu, RowRing & out, int co0, int y) {                                                  \
-        kernel<CO>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                               \
+        kernel<8, CO>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                            \
+    }
+#define STEG_ROW_KERNEL_WIDE(name, kernel, CO)                                                                        \
+    STEG_AVX512 void name(const float * taps, const float * bias, const float * const * rows, int rows_in, int width, \
+                          bool relu, RowRing & out, int co0, int y) {                                                  \
+        kernel<16, CO>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                           \
     }
 STEG_ROW_KERNEL(wino8, wino_rows, 8)
 STEG_ROW_KERNEL(wino3, wino_rows, 3)
 STEG_ROW_KERNEL(row8x1, conv_row, 8)
 STEG_ROW_KERNEL(row3x1, conv_row, 3)
+#if STEG_WIDE
+STEG_ROW_KERNEL_WIDE(wino8_wide, wino_rows, 8)
+STEG_ROW_KERNEL_WIDE(wino3_wide, wino_rows, 3)
+STEG_ROW_KERNEL_WIDE(row8x1_wide, conv_row, 8)
+STEG_ROW_KERNEL_WIDE(row3x1_wide, conv_row, 3)
+#endif
 #undef STEG_ROW_KERNEL
+#undef STEG_ROW_KERNEL_WIDE
+
+// The four kernels of each width.
+struct RowKernels {
+    RowKernel wino8, wino3, row8x1, row3x1;
+};
+
+bool cpu_has_avx512() {
+#if STEG_WIDE
+    static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    return has;
+#else
+    return false;
+#endif
+}
+
+std::atomic<int> g_lanes_asked { 0 };  // set_row_lanes(): 0, 8 or 16
+
+const RowKernels & row_kernels() {
+    static const RowKernels narrow { wino8, wino3, row8x1, row3x1 };
+#if STEG_WIDE
+    static const RowKernels wide { wino8_wide, wino3_wide, row8x1_wide, row3x1_wide };
+    if (row_lanes() == 16) {
+        return wide;
+    }
+#endif
+    return narrow;
+}
+
+// Subnormal floats flushed to zero, in and out (x86's FTZ and DAZ), until the end of the
+// scope, then the caller's mode again. Trained weights hold some (the shipped models 500
+// to 800 each), and so, after them, do some activations; an Intel core takes a microcode
+// assist of some hundred cycles for each operation on one, which made the encoder 3-7x
+// slower there (AMD's cores do not). Every thread that runs rows does this, so tiles and
+// bands still agree bit for bit; a flushed value is below 1.2e-38, far under any sum's
+// last bit.
+#if defined(__SSE__)
+class FlushSubnormals {
+  public:
+    FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }  // MXCSR's FTZ and DAZ
+    ~FlushSubnormals() { _mm_setcsr(saved_); }
+    FlushSubnormals(const FlushSubnormals &)             = delete;
+    FlushSubnormals & operator=(const FlushSubnormals &) = delete;
+
+  private:
+    unsigned saved_;
+};
+#else
+struct FlushSubnormals {};  // elsewhere subnormals are left as they are
+#endif
 
 // V0..V3 of one input row block: d0..d3 in, over the whole stored row (borders included:
 // zeros in, zeros out).
@@ -260,8 +344,9 @@ void input_row_from_hwc(const float * hwc, int top, RowRing & ring, int y) {
 // the rings' stride.
 void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRing> & rings, RowRing & out, int y,
                 float * scratch) {
-    const int width = out.width(), stride = out.stride();
-    const bool relu  = l.relu;
+    const int          width = out.width(), stride = out.stride();
+    const bool         relu  = l.relu;
+    const RowKernels & k     = row_kernels();
     if (l.kernel == 1) {
         for (int r = y; r < y + kBlock; ++r) {
             if (!out.inside(r)) {
@@ -275,10 +360,10 @@ void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRin
                 }
             }
             if (l.out_channels == 3) {
-                row3x1(taps, l.bias, rows, n, width, relu, out, 0, r);
+                k.row3x1(taps, l.bias, rows, n, width, relu, out, 0, r);
             } else {
                 for (int co0 = 0; co0 < l.out_channels; co0 += 8) {
-                    row8x1(taps + co0 * l.in_channels, l.bias + co0, rows, n, width, relu, out, co0, r);
+                    k.row8x1(taps + co0 * l.in_channels, l.bias + co0, rows, n, width, relu, out, co0, r);
                 }
             }
             out.clear_border(r);
@@ -300,11 +385,11 @@ void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRin
         }
     }
     if (l.out_channels == 3) {
-        wino3(taps, l.bias, v, l.in_channels, width, relu, out, 0, y);
+        k.wino3(taps, l.bias, v, l.in_channels, width, relu, out, 0, y);
     } else {
         const std::ptrdiff_t group = std::ptrdiff_t(8) * kWino * l.in_channels * 3;
         for (int co0 = 0; co0 < l.out_channels; co0 += 8) {
-            wino8(taps + co0 / 8 * group, l.bias + co0, v, l.in_channels, width, relu, out, co0, y);
+            k.wino8(taps + co0 / 8 * group, l.bias + co0, v, l.in_channels, width, relu, out, co0, y);
         }
     }
     out.clear_border(y);
@@ -315,6 +400,7 @@ void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRin
 
 void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers, int height, int width, float * chw,
               int y0, int y1, int top) {
+    const FlushSubnormals flush;
     // Each node's depth: how many 3x3 layers made it.
     const int        n_in = int(inputs.size()), n = n_in + int(layers.size());
     std::vector<int> depth(size_t(n), 0), channels(size_t(n), 0);
@@ -401,6 +487,7 @@ void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers
 
 void pointwise_rows(const float * weight, float bias, const float * chw, int channels, int64_t plane, float * out,
                     int64_t begin, int64_t end) {
+    const FlushSubnormals flush;
     for (int64_t i = begin; i < end; ++i) {
         out[i] = bias;
     }
@@ -411,6 +498,15 @@ void pointwise_rows(const float * weight, float bias, const float * chw, int cha
             out[i] += w * p[i];
         }
     }
+}
+
+int row_lanes() {
+    const int asked = g_lanes_asked.load(std::memory_order_relaxed);
+    return cpu_has_avx512() && asked != 8 ? 16 : 8;
+}
+
+void set_row_lanes(int lanes) {
+    g_lanes_asked.store(lanes == 8 || lanes == 16 ? lanes : 0, std::memory_order_relaxed);
 }
 
 }  // namespace steg

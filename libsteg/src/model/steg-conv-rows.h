@@ -6,9 +6,10 @@
 // zero-bordered, and makes two rows as soon as the rows it reads are there, so what a
 // band of rows needs stays in the core's cache through every layer. A 3x3 layer makes its
 // two rows in Winograd's form along the columns, F(2, 3): for two rows, 12 multiply-adds
-// a pixel for each input and output channel instead of 18. A row is computed eight pixels a vector,
-// eight (or three) output channels at once, each tap one fused multiply-add, so that each
-// input is loaded once a group. A layer may read two layers' outputs as one (the
+// a pixel for each input and output channel instead of 18. A row is computed eight pixels
+// a vector (sixteen with AVX-512), eight (or three) output channels at once, each tap one
+// fused multiply-add, so that each input is loaded once a group. Subnormal floats are
+// flushed to zero while the rows run. A layer may read two layers' outputs as one (the
 // encoder's concatenations cost nothing). No torch: steg-network.cpp splits the rows
 // among libtorch's threads.
 #pragma once
@@ -57,6 +58,13 @@ constexpr bool row_layer_supported(long out_channels) {
 // network it does not take.
 void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers, int height, int width, float * chw,
               int y0, int y1, int top = 0);
+
+// How many pixels a vector the row kernels take: 16 where the CPU has AVX-512, else 8.
+// Both give the same bits (each sample is summed in the same order with fused
+// multiply-adds); set_row_lanes(8) holds a process to the narrow kernels (tests compare
+// the two), set_row_lanes(0) gives the choice back to the CPU.
+int  row_lanes();
+void set_row_lanes(int lanes);
 
 // The 1x1 layer with one output: out[i] = bias + sum over c of weight[c] chw[c][i], for
 // the `plane` samples of each of `channels` planes.
