@@ -115,20 +115,52 @@ std::vector<float> taps_of(const RowLayer & l, int group) {
     return taps;
 }
 
-// acc[co] += the 1 x K convolution of rows[0..n) at pixels x..x+L-1 by taps (for each
-// row, K taps of CO weights): each input segment is loaded once and used for every output
-// channel of the group, each tap one fused multiply-add.
-template <int L, int CO, int K>
+// acc[co] += the 1x1 convolution of rows[0..n) at pixels x..x+L-1 by taps (for each
+// row, CO weights): each input vector is loaded once and used for every output channel of
+// the group, each tap one fused multiply-add.
+template <int L, int CO>
 __attribute__((always_inline)) inline void sum_taps(const float * taps, const float * const * rows, int n, int x,
                                                     Lanes<L> (&acc)[CO]) {
     for (int r = 0; r < n; ++r) {
-        const float * s = rows[r] + x;
-        const float * w = taps + std::ptrdiff_t(r) * K * CO;
-        for (int kx = 0; kx < K; ++kx) {
-            Lanes<L> in;
-            std::memcpy(&in, s + kx - K / 2, sizeof in);
+        Lanes<L> in;
+        std::memcpy(&in, rows[r] + x, sizeof in);
+        for (int co = 0; co < CO; ++co) {
+            acc[co] += in * taps[r * CO + co];
+        }
+    }
+}
+
+// The input rows whose difference (or sum, for V1) is each transformed row:
+// V0 = d0 - d2, V1 = d1 + d2, V2 = d2 - d1, V3 = d1 - d3.
+constexpr int kTransformA[kWino] = { 0, 1, 2, 1 };
+constexpr int kTransformB[kWino] = { 2, 2, 1, 3 };
+
+// acc[j][co] += the 1 x 3 convolution of transformed row V_I at pixels x + jL to
+// x + jL + L - 1 (for each input channel, 3 taps of CO weights). V_I is made as it is
+// read, from the input rows d (d[4 ci + k]: input channel ci's row y - 1 + k): two loads
+// and an add against 3 CO multiply-adds, where a pass that stored the transformed rows
+// first spent a fifth of a hide in its stores. Each weight serves NX vectors: NX x CO sums
+// under way at once, as many as it takes to hide a multiply-add's latency.
+template <int L, int NX, int CO, int I>
+__attribute__((always_inline)) inline void sum_transformed(const float * taps, const float * const * d, int n, int x,
+                                                           Lanes<L> (&acc)[NX][CO]) {
+    for (int r = 0; r < n; ++r) {
+        const float * sa = d[kWino * r + kTransformA[I]] + x;
+        const float * sb = d[kWino * r + kTransformB[I]] + x;
+        const float * w  = taps + std::ptrdiff_t(r) * 3 * CO;
+        for (int kx = 0; kx < 3; ++kx) {
+            Lanes<L> in[NX];
+            for (int j = 0; j < NX; ++j) {
+                Lanes<L> va, vb;
+                std::memcpy(&va, sa + j * L + kx - 1, sizeof va);
+                std::memcpy(&vb, sb + j * L + kx - 1, sizeof vb);
+                in[j] = I == 1 ? va + vb : va - vb;
+            }
             for (int co = 0; co < CO; ++co) {
-                acc[co] += in * w[kx * CO + co];
+                const float wc = w[kx * CO + co];
+                for (int j = 0; j < NX; ++j) {
+                    acc[j][co] += in[j] * wc;
+                }
             }
         }
     }
@@ -149,7 +181,7 @@ __attribute__((always_inline)) inline void conv_row(const float * taps, const fl
         for (int co = 0; co < CO; ++co) {
             acc[co] = Lanes<L> {} + bias[co];
         }
-        sum_taps<L, CO, 1>(taps, rows, rows_in, x, acc);
+        sum_taps<L, CO>(taps, rows, rows_in, x, acc);
         for (int co = 0; co < CO; ++co) {
             relu_if(acc[co], relu);
             std::memcpy(out.row_out(co0 + co, y) + x, &acc[co], sizeof acc[co]);
@@ -157,13 +189,77 @@ __attribute__((always_inline)) inline void conv_row(const float * taps, const fl
     }
 }
 
-// A 3x3 layer's output channels [co0, co0 + CO) of rows y and y + 1, from the transformed
-// rows `v` (v[i * rows_in + ci]: V_i of input channel ci), L pixels at a time. Each
-// output sample is bias + M0 + M1 + M2 (row y) or bias + M1 - M2 - M3 (row y + 1), in that
-// order wherever it lies, whatever L; the partial sums wait in the output rows, as the
-// accumulators of one transform fill AVX2's registers.
-template <int L, int CO>
-__attribute__((always_inline)) inline void wino_rows(const float * taps, const float * bias, const float * const * v,
+// A 3x3 layer's output channels [co0, co0 + CO) of rows y and y + 1 at pixels x to
+// x + NX L - 1, from the input rows d (d[4 ci + k]: input channel ci's row y - 1 + k),
+// into the output rows o0 and o1. Each output sample is bias + M0 + M1 + M2 (row y)
+// or bias + M1 - M2 - M3 (row y + 1), in that order wherever it lies, whatever L and NX;
+// the partial sums wait in the output rows, as the accumulators of one transform fill
+// the registers.
+template <int L, int NX, int CO>
+__attribute__((always_inline)) inline void wino_step(const float * taps, const float * bias, const float * const * d,
+                                                     int rows_in, bool relu, float * const * o0, float * const * o1,
+                                                     int x) {
+    using V                    = Lanes<L>;
+    const std::ptrdiff_t per_tf = std::ptrdiff_t(rows_in) * 3 * CO;
+    V                    acc[NX][CO];
+    auto                 m = [&](auto i) {  // i: std::integral_constant<int, I>
+        for (auto & vectors : acc) {
+            for (auto & a : vectors) {
+                a = V {};
+            }
+        }
+        sum_transformed<L, NX, CO, i>(taps + i * per_tf, d, rows_in, x, acc);
+    };
+    // f(output row y's vector, row y + 1's, the transform's sum, the bias) for each
+    // output channel and vector.
+    auto each = [&](auto && f) {
+        for (int co = 0; co < CO; ++co) {
+            const V b = V {} + bias[co];
+            for (int j = 0; j < NX; ++j) {
+                f(o0[co] + x + j * L, o1[co] + x + j * L, acc[j][co], b);
+            }
+        }
+    };
+    m(std::integral_constant<int, 0> {});
+    each([](float * p0, float *, const V & m0, const V & b) {
+        const V a = b + m0;
+        std::memcpy(p0, &a, sizeof a);
+    });
+    m(std::integral_constant<int, 1> {});
+    each([](float * p0, float * p1, const V & m1, const V & b) {
+        V a;
+        std::memcpy(&a, p0, sizeof a);
+        a += m1;
+        const V c = b + m1;
+        std::memcpy(p0, &a, sizeof a);
+        std::memcpy(p1, &c, sizeof c);
+    });
+    m(std::integral_constant<int, 2> {});
+    each([relu](float * p0, float * p1, const V & m2, const V &) {
+        V a, b;
+        std::memcpy(&a, p0, sizeof a);
+        std::memcpy(&b, p1, sizeof b);
+        a += m2;
+        b -= m2;
+        relu_if(a, relu);
+        std::memcpy(p0, &a, sizeof a);
+        std::memcpy(p1, &b, sizeof b);
+    });
+    m(std::integral_constant<int, 3> {});
+    each([relu](float *, float * p1, const V & m3, const V &) {
+        V b;
+        std::memcpy(&b, p1, sizeof b);
+        b -= m3;
+        relu_if(b, relu);
+        std::memcpy(p1, &b, sizeof b);
+    });
+}
+
+// The whole of rows y and y + 1: NX vectors a step while more than NX - 1 vectors of
+// pixels are left, then one vector a step. A step reads and writes at most L - 1
+// pixels past the width, into the border.
+template <int L, int NX, int CO>
+__attribute__((always_inline)) inline void wino_rows(const float * taps, const float * bias, const float * const * d,
                                                      int rows_in, int width, bool relu, RowRing & out, int co0, int y) {
     float * o0[CO];
     float * o1[CO];
@@ -171,57 +267,12 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
         o0[co] = out.row_out(co0 + co, y);
         o1[co] = out.row_out(co0 + co, y + 1);
     }
-    const std::ptrdiff_t per_tf = std::ptrdiff_t(rows_in) * 3 * CO;
-    using V = Lanes<L>;
-    for (int x = 0; x < width; x += L) {
-        V    acc[CO];
-        auto m = [&](int i) {
-            for (auto & a : acc) {
-                a = V {};
-            }
-            sum_taps<L, CO, 3>(taps + i * per_tf, v + i * rows_in, rows_in, x, acc);
-        };
-        // f(output row y's vector, row y + 1's, the transform's sum, the bias) for each
-        // output channel.
-        auto each = [&](auto && f) {
-            for (int co = 0; co < CO; ++co) {
-                const V b = V {} + bias[co];
-                f(o0[co] + x, o1[co] + x, acc[co], b);
-            }
-        };
-        m(0);
-        each([](float * p0, float *, const V & m0, const V & b) {
-            const V a = b + m0;
-            std::memcpy(p0, &a, sizeof a);
-        });
-        m(1);
-        each([](float * p0, float * p1, const V & m1, const V & b) {
-            V a;
-            std::memcpy(&a, p0, sizeof a);
-            a += m1;
-            const V c = b + m1;
-            std::memcpy(p0, &a, sizeof a);
-            std::memcpy(p1, &c, sizeof c);
-        });
-        m(2);
-        each([relu](float * p0, float * p1, const V & m2, const V &) {
-            V a, b;
-            std::memcpy(&a, p0, sizeof a);
-            std::memcpy(&b, p1, sizeof b);
-            a += m2;
-            b -= m2;
-            relu_if(a, relu);
-            std::memcpy(p0, &a, sizeof a);
-            std::memcpy(p1, &b, sizeof b);
-        });
-        m(3);
-        each([relu](float *, float * p1, const V & m3, const V &) {
-            V b;
-            std::memcpy(&b, p1, sizeof b);
-            b -= m3;
-            relu_if(b, relu);
-            std::memcpy(p1, &b, sizeof b);
-        });
+    int x = 0;
+    for (; width - x > (NX - 1) * L; x += NX * L) {
+        wino_step<L, NX, CO>(taps, bias, d, rows_in, relu, o0, o1, x);
+    }
+    for (; x < width; x += L) {
+        wino_step<L, 1, CO>(taps, bias, d, rows_in, relu, o0, o1, x);
     }
 }
 
@@ -241,28 +292,27 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
 using RowKernel = void (*)(const float * taps, const float * bias, const float * const * rows, int rows_in, int width,
                            bool relu, RowRing & out, int co0, int y);
 
-#define STEG_ROW_KERNEL(name, kernel, CO)                                                                             \
-    STEG_CLONES void name(const float * taps, const float * bias, const float * const * rows, int rows_in, int width, \
-                          bool relu, RowRing & out, int co0, int y) {                                                  \
-        kernel<8, CO>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                            \
+// AVX2 has 16 vector registers: one vector by eight output channels is what fits (two by
+// four measured no faster on Zen 3). AVX-512 has 32: two vectors by eight channels,
+// sixteen sums under way (on a Xeon with AVX-512, a 1080p hide on one thread took
+// 1.19-1.28 s against one vector's 1.28-1.34 s, before V_I was made as it is read).
+// STEG_ROW_KERNEL(attributes, name, kernel<...>)
+#define STEG_ROW_KERNEL(attributes, name, ...)                                                                   \
+    attributes void name(const float * taps, const float * bias, const float * const * rows, int rows_in, int width, \
+                         bool relu, RowRing & out, int co0, int y) {                                                  \
+        __VA_ARGS__(taps, bias, rows, rows_in, width, relu, out, co0, y);                                             \
     }
-#define STEG_ROW_KERNEL_WIDE(name, kernel, CO)                                                                        \
-    STEG_AVX512 void name(const float * taps, const float * bias, const float * const * rows, int rows_in, int width, \
-                          bool relu, RowRing & out, int co0, int y) {                                                  \
-        kernel<16, CO>(taps, bias, rows, rows_in, width, relu, out, co0, y);                                           \
-    }
-STEG_ROW_KERNEL(wino8, wino_rows, 8)
-STEG_ROW_KERNEL(wino3, wino_rows, 3)
-STEG_ROW_KERNEL(row8x1, conv_row, 8)
-STEG_ROW_KERNEL(row3x1, conv_row, 3)
+STEG_ROW_KERNEL(STEG_CLONES, wino8, wino_rows<8, 1, 8>)
+STEG_ROW_KERNEL(STEG_CLONES, wino3, wino_rows<8, 1, 3>)
+STEG_ROW_KERNEL(STEG_CLONES, row8x1, conv_row<8, 8>)
+STEG_ROW_KERNEL(STEG_CLONES, row3x1, conv_row<8, 3>)
 #if STEG_WIDE
-STEG_ROW_KERNEL_WIDE(wino8_wide, wino_rows, 8)
-STEG_ROW_KERNEL_WIDE(wino3_wide, wino_rows, 3)
-STEG_ROW_KERNEL_WIDE(row8x1_wide, conv_row, 8)
-STEG_ROW_KERNEL_WIDE(row3x1_wide, conv_row, 3)
+STEG_ROW_KERNEL(STEG_AVX512, wino8_wide, wino_rows<16, 2, 8>)
+STEG_ROW_KERNEL(STEG_AVX512, wino3_wide, wino_rows<16, 2, 3>)
+STEG_ROW_KERNEL(STEG_AVX512, row8x1_wide, conv_row<16, 8>)
+STEG_ROW_KERNEL(STEG_AVX512, row3x1_wide, conv_row<16, 3>)
 #endif
 #undef STEG_ROW_KERNEL
-#undef STEG_ROW_KERNEL_WIDE
 
 // The four kernels of each width.
 struct RowKernels {
@@ -314,19 +364,6 @@ class FlushSubnormals {
 struct FlushSubnormals {};  // elsewhere subnormals are left as they are
 #endif
 
-// V0..V3 of one input row block: d0..d3 in, over the whole stored row (borders included:
-// zeros in, zeros out).
-STEG_CLONES void transform_rows(const float * __restrict d0, const float * __restrict d1, const float * __restrict d2,
-                                const float * __restrict d3, float * __restrict v0, float * __restrict v1,
-                                float * __restrict v2, float * __restrict v3, int n) {
-    for (int x = 0; x < n; ++x) {
-        v0[x] = d0[x] - d2[x];
-        v1[x] = d1[x] + d2[x];
-        v2[x] = d2[x] - d1[x];
-        v3[x] = d1[x] - d3[x];
-    }
-}
-
 // Row y of an input from H x W x C floats (row `top` first) into the ring's planar rows.
 void input_row_from_hwc(const float * hwc, int top, RowRing & ring, int y) {
     const int     c_count = ring.channels(), width = ring.width();
@@ -340,13 +377,10 @@ void input_row_from_hwc(const float * hwc, int top, RowRing & ring, int y) {
 }
 
 // Rows y and y + 1 of layer l's output, all its channels, from the rings of its sources.
-// `scratch` holds the transformed rows of a 3x3 layer: 4 x kMaxRowLayerInputs rows of
-// the rings' stride.
-void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRing> & rings, RowRing & out, int y,
-                float * scratch) {
-    const int          width = out.width(), stride = out.stride();
+void layer_rows(const RowKernels & kernels, const RowLayer & l, const float * taps, const std::vector<RowRing> & rings,
+                RowRing & out, int y) {
+    const int          width = out.width();
     const bool         relu  = l.relu;
-    const RowKernels & k     = row_kernels();
     if (l.kernel == 1) {
         for (int r = y; r < y + kBlock; ++r) {
             if (!out.inside(r)) {
@@ -360,36 +394,31 @@ void layer_rows(const RowLayer & l, const float * taps, const std::vector<RowRin
                 }
             }
             if (l.out_channels == 3) {
-                k.row3x1(taps, l.bias, rows, n, width, relu, out, 0, r);
+                kernels.row3x1(taps, l.bias, rows, n, width, relu, out, 0, r);
             } else {
                 for (int co0 = 0; co0 < l.out_channels; co0 += 8) {
-                    k.row8x1(taps + co0 * l.in_channels, l.bias + co0, rows, n, width, relu, out, co0, r);
+                    kernels.row8x1(taps + co0 * l.in_channels, l.bias + co0, rows, n, width, relu, out, co0, r);
                 }
             }
             out.clear_border(r);
         }
         return;
     }
-    const float * v[kWino * kMaxRowLayerInputs];  // v[i * in_channels + ci], each pointing at pixel 0
+    const float * d[kWino * kMaxRowLayerInputs];  // d[4 ci + k]: input channel ci's row y - 1 + k
     int           ci = 0;
     for (int src : l.sources) {
         for (int c = 0; src >= 0 && c < rings[size_t(src)].channels(); ++c, ++ci) {
-            const RowRing & in = rings[size_t(src)];
-            float *         t[kWino];
-            for (int i = 0; i < kWino; ++i) {
-                t[i]                       = scratch + (std::ptrdiff_t(i) * kMaxRowLayerInputs + ci) * stride + 1;
-                v[i * l.in_channels + ci] = t[i];
+            for (int k = 0; k < kWino; ++k) {
+                d[kWino * ci + k] = rings[size_t(src)].row(c, y - 1 + k);
             }
-            transform_rows(in.row(c, y - 1) - 1, in.row(c, y) - 1, in.row(c, y + 1) - 1, in.row(c, y + 2) - 1,
-                           t[0] - 1, t[1] - 1, t[2] - 1, t[3] - 1, stride);
         }
     }
     if (l.out_channels == 3) {
-        k.wino3(taps, l.bias, v, l.in_channels, width, relu, out, 0, y);
+        kernels.wino3(taps, l.bias, d, l.in_channels, width, relu, out, 0, y);
     } else {
         const std::ptrdiff_t group = std::ptrdiff_t(8) * kWino * l.in_channels * 3;
         for (int co0 = 0; co0 < l.out_channels; co0 += 8) {
-            k.wino8(taps + co0 / 8 * group, l.bias + co0, v, l.in_channels, width, relu, out, co0, y);
+            kernels.wino8(taps + co0 / 8 * group, l.bias + co0, d, l.in_channels, width, relu, out, co0, y);
         }
     }
     out.clear_border(y);
@@ -435,6 +464,7 @@ void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers
     if (layers.empty() || width <= 0 || y0 < 0 || y1 > height || y0 >= y1) {
         return;
     }
+    const RowKernels &              kernels = row_kernels();
     std::vector<RowRing>            rings;
     std::vector<std::vector<float>> taps;
     for (int i = 0; i < n; ++i) {
@@ -443,7 +473,6 @@ void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers
     for (const auto & l : layers) {
         taps.push_back(taps_of(l, l.out_channels == 3 ? 3 : 8));
     }
-    std::vector<float> scratch(size_t(kWino) * kMaxRowLayerInputs * size_t(rings[0].stride()));
     // In the picture's rows: a node of depth d makes blocks of two rows, 2k + d and
     // 2k + d + 1, block k at step k + d. A 3x3 layer's block k reads rows 2k + d - 1 to
     // 2k + d + 2 of nodes one less deep: their blocks k (made at the step before) and
@@ -469,7 +498,7 @@ void run_rows(std::span<const RowInput> inputs, std::span<const RowLayer> layers
                     }
                 }
             } else if (ring.inside(y) || ring.inside(y + 1)) {
-                layer_rows(layers[size_t(i - n_in)], taps[size_t(i - n_in)].data(), rings, ring, y, scratch.data());
+                layer_rows(kernels, layers[size_t(i - n_in)], taps[size_t(i - n_in)].data(), rings, ring, y);
             }
         }
         const int k = s - D;
