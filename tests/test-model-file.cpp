@@ -66,6 +66,34 @@ TEST(ModelFile, RoundTripIsBitExact) {
     EXPECT_EQ(back.metadata.at("payload_channels"), "1");
 }
 
+// Trained weights hold subnormal floats. A model file is read as it is (a training run
+// resumed from it starts from the very weights), and inference zeroes them
+// (flush_subnormals, which the engine calls): exactly those, every other weight kept.
+TEST(ModelFile, SubnormalWeightsAreReadAsTheyAreAndFlushedForInference) {
+    TempDir d;
+    torch::manual_seed(8);
+    steg::Model m = steg::new_model();
+    {
+        torch::NoGradGuard no_grad;
+        auto               w = m.encoder->parameters()[0].view(-1);
+        w[0]                 = 1e-39f;   // subnormal
+        w[1]                 = -3e-42f;  // subnormal
+        w[2]                 = 2e-38f;   // the smallest normals and above stay
+        m.decoder->parameters()[0].view(-1)[0] = 5e-40f;
+    }
+    steg::save_model(d.file("m.safetensors"), m);
+    steg::Model back = steg::load_model(d.file("m.safetensors"));
+    EXPECT_EQ(back.encoder->parameters()[0].view(-1)[0].item<float>(), 1e-39f);
+    const torch::Tensor before = back.encoder->parameters()[0].clone();
+    steg::flush_subnormals(back);
+    const torch::Tensor after = back.encoder->parameters()[0].view(-1);
+    EXPECT_EQ(after[0].item<float>(), 0.0f);
+    EXPECT_EQ(after[1].item<float>(), 0.0f);
+    EXPECT_EQ(after[2].item<float>(), 2e-38f);
+    EXPECT_TRUE(torch::equal(after.narrow(0, 2, after.numel() - 2), before.view(-1).narrow(0, 2, after.numel() - 2)));
+    EXPECT_EQ(back.decoder->parameters()[0].view(-1)[0].item<float>(), 0.0f);
+}
+
 TEST(ModelFile, IsStandardSafetensors) {
     // Python's safetensors reads what this checks: 8-byte length, JSON header, tensors
     // tiling the data area in F32 with names a PyTorch state_dict can take.

@@ -152,6 +152,7 @@ struct Engine::Impl {
 
 Engine::Engine(const std::string & model_path, const EngineOptions & options) : impl_(std::make_unique<Impl>()) {
     impl_->model = load_model(model_path);
+    flush_subnormals(impl_->model);
     const bool has_cuda = torch::cuda::is_available();
     if (options.device == STEG_DEVICE_CUDA && !has_cuda) {
         throw Error(STEG_ERR_DEVICE,

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <set>
 
 namespace steg {
@@ -318,6 +319,16 @@ void to_channels_last(Model & model) {
             if (p.dim() == 4) {
                 p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
             }
+        }
+    }
+}
+
+void flush_subnormals(Model & model) {
+    torch::NoGradGuard no_grad;
+    for (auto * m : { static_cast<torch::nn::Module *>(model.encoder.get()),
+                      static_cast<torch::nn::Module *>(model.decoder.get()) }) {
+        for (auto & p : m->parameters()) {
+            p.masked_fill_(p.abs() < std::numeric_limits<float>::min(), 0.0f);
         }
     }
 }
