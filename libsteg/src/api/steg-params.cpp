@@ -20,8 +20,8 @@ const char * const kFitsHelp[]     = { "stretched to the cover's size (antialias
 const char * const kPrecisionsHelp[] = {
     "bf16 only where it stays within the measured bounds (docs/performance.md): today fp32",
     "32-bit floats throughout",
-    "bf16 convolutions with fp32 accumulation (a CPU with AVX512-BF16 or AMX, or CUDA): faster, the revealed "
-    "payload about 0.7 dB worse",
+    "bf16 convolutions with fp32 accumulation (a CPU with AVX512-BF16 or AMX, or CUDA): not faster than fp32 on "
+    "a CPU without AMX; with the default model the revealed payload within 0.15 dB",
     "IEEE half convolutions (CUDA only)",
     nullptr
 };
@@ -44,8 +44,8 @@ const steg_param_spec kSpecs[STEG_PARAM_COUNT] = {
       "inner tile edge in pixels: smaller tiles use less memory; the result does not change", nullptr, 512, 32,
       16384, nullptr },
     { STEG_PARAM_KIND_ENUM, "precision", "Precision",
-      "number format of the networks: auto (today fp32), fp32, or bf16 (needs a CPU with native bf16: "
-      "faster, the revealed payload about 0.7 dB worse)",
+      "number format of the networks: auto (today fp32), fp32, or bf16 (needs a CPU with native bf16; "
+      "docs/performance.md has its speed and quality)",
       kPrecisions, STEG_PRECISION_AUTO, 0, 0, kPrecisionsHelp },
 };
 

@@ -176,10 +176,10 @@ Engine::Engine(const std::string & model_path, const EngineOptions & options) : 
         throw Error(STEG_ERR_DEVICE, "bf16 was requested, but this CPU has no native bf16 (AVX512-BF16 or AMX); "
                                      "use precision 'fp32' or 'auto'");
     }
-    // auto: bf16 only where it stays within the bounds of docs/performance.md. Neither
-    // network does today (a bf16 encoder costs the revealed payload about 0.7 dB; a bf16
-    // decoder is within 0.1 dB on average but up to 0.3 dB on single photos and moves
-    // the payload score across a model's threshold), so auto runs fp32.
+    // auto: bf16 only where it stays within the bounds of docs/performance.md. It does
+    // not today: with the default model a bf16 hybrid revealed in fp32 lost 0.15 dB on
+    // one photo pair, and on the one native-bf16 CPU measured (no AMX) bf16 is slower
+    // than fp32's rows, so auto runs fp32.
     const bool reduced  = options.precision == STEG_PRECISION_BF16 || options.precision == STEG_PRECISION_FP16;
     impl_->encoder_bf16 = reduced;
     impl_->decoder_bf16 = reduced;
