@@ -312,7 +312,8 @@ TEST(Network, RowsGiveTheSameBitsInEitherVectorWidth) {
             steg::set_row_lanes(0);
             EXPECT_GT(wide.abs().max().item<double>(), 0.01);
             EXPECT_TRUE(torch::equal(wide, narrow)) << "encoder, width " << width << ", " << threads << " threads";
-            EXPECT_TRUE(torch::equal(wide_dec, narrow_dec)) << "decoder, width " << width << ", " << threads << " threads";
+            EXPECT_TRUE(torch::equal(wide_dec, narrow_dec))
+                << "decoder, width " << width << ", " << threads << " threads";
         }
     }
     at::set_num_threads(threads_before);

@@ -39,8 +39,8 @@ constexpr int half_down(int a) {
 
 // The last four rows a layer has made (row y in slot y mod 4), each channel's row with a
 // zero border: index -1 and the indices W to W + 16, so that a vector of up to sixteen
-// pixels may be read at any x in 0..W-1 with its neighbours. Rows outside the image [top, top + H)
-// read as zeros; what is written to them goes to a row nothing reads.
+// pixels may be read at any x in 0..W-1 with its neighbours. Rows outside the image
+// [top, top + H) read as zeros; what is written to them goes to a row nothing reads.
 class RowRing {
   public:
     RowRing(int channels, int top, int height, int width)
@@ -278,8 +278,8 @@ __attribute__((always_inline)) inline void wino_rows(const float * taps, const f
 
 // The kernels are built for AVX2 with FMA and for plain x86-64 in vectors of eight,
 // chosen at load time by the CPU (GCC's target_clones), and for AVX-512 in vectors of
-// sixteen, chosen at run time (row_lanes()). Each sample is summed in the same order in every
-// FMA build, so AVX2 and AVX-512 give the same bits.
+// sixteen, chosen at run time (row_lanes()). Each sample is summed in the same order in
+// every FMA build, so AVX2 and AVX-512 give the same bits.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define STEG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define STEG_WIDE   1
@@ -345,10 +345,10 @@ const RowKernels & row_kernels() {
 // Subnormal floats flushed to zero, in and out (x86's FTZ and DAZ), until the end of the
 // scope, then the caller's mode again. Trained weights hold some (the shipped models 500
 // to 800 each), and so, after them, do some activations; an Intel core takes a microcode
-// assist of some hundred cycles for each operation on one, which made the encoder 3-7x
-// slower there (AMD's cores do not). Every thread that runs rows does this, so tiles and
-// bands still agree bit for bit; a flushed value is below 1.2e-38, far under any sum's
-// last bit.
+// assist of some hundred cycles for each operation on one, which made the encoder 4-5x
+// slower on an AVX-512 Xeon (the AMD machine showed no such cost). Every thread that runs
+// rows does this, so tiles and bands still agree bit for bit; a flushed value is below
+// 1.2e-38, far under any sum's last bit.
 #if defined(__SSE__)
 class FlushSubnormals {
   public:
