@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #if defined(__SSE__)
@@ -53,7 +54,6 @@ class RowRing {
 
     int channels() const { return channels_; }
     int width() const { return width_; }
-    int stride() const { return stride_; }
     bool inside(int y) const { return y >= top_ && y < top_ + height_; }
     const float * row(int c, int y) const { return data_.get() + offset(c, y, 4); }
     float * row_out(int c, int y) { return data_.get() + offset(c, y, 5); }
